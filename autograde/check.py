@@ -1,0 +1,93 @@
+"""`check(fn)`: the learner's instant feedback, run in the notebook's own process."""
+
+import numpy as np
+
+from autograde import registry
+from autograde.compare import Result, compare_case
+from autograde.spec import SubmissionError
+
+
+class Report:
+    """The results of one exercise's checks.
+
+    stub:    True when the learner's code still raises NotImplementedError.
+    results: one Result per Case.
+    """
+
+    def __init__(self, exercise, results, stub=False):
+        self.exercise, self.results, self.stub = exercise, results, stub
+
+    @property
+    def passed(self):
+        return not self.stub and bool(self.results) and all(r.passed for r in self.results)
+
+    @property
+    def score(self):
+        """Points earned: the exercise's points times the fraction of cases passed."""
+        if self.stub or not self.results:
+            return 0.0
+        return self.exercise.points * sum(r.passed for r in self.results) / len(self.results)
+
+    def summary(self):
+        """A short verdict: one line when it passes, one line per failed case otherwise."""
+        name = self.exercise.id
+        if self.stub:
+            return f"{name}: not implemented yet (replace the `raise NotImplementedError`)."
+        if self.passed:
+            return (f"{name}: passed all {len(self.results)} checks "
+                    f"(float64 within 1e-10, float32 within 1e-5).")
+        failed = [r for r in self.results if not r.passed]
+        lines = [f"{name}: {len(self.results) - len(failed)} of {len(self.results)} checks passed."]
+        lines += [f"  - {r.label}: {r.message}" for r in failed]
+        return "\n".join(lines)
+
+
+def run_checks(obj, exercise, rng=None):
+    """Run all of `exercise`'s cases on the learner's `obj` in this process."""
+    rng = np.random.default_rng() if rng is None else rng
+    results = []
+    for case in exercise.make_cases(rng):
+        inputs = {k: v.copy() if isinstance(v, np.ndarray) else v for k, v in case.inputs.items()}
+        try:
+            outputs = exercise.run(obj, inputs)
+        except NotImplementedError:
+            return Report(exercise, [], stub=True)
+        except SubmissionError as e:
+            results.append(Result(case.label, False, f"{exercise.id} {e}."))
+        except Exception as e:
+            results.append(Result(case.label, False, f"raised {type(e).__name__}: {e}"))
+        else:
+            results.append(compare_case(case, outputs))
+    return Report(exercise, results)
+
+
+def _lookup(obj):
+    name = getattr(obj, "__name__", None)
+    if not callable(obj) or name is None:
+        raise TypeError(f"check() takes your function or class itself, e.g. check(lstm_step); "
+                        f"got {type(obj).__name__} {obj!r:.60}")
+    return registry.get(name)
+
+
+def check(obj):
+    """Check an exercise and print the verdict. `obj`'s name says which exercise it is."""
+    try:
+        exercise = _lookup(obj)
+    except (TypeError, KeyError) as e:
+        print(f"check(): {e.args[0]}")
+        return
+    print(run_checks(obj, exercise).summary())
+
+
+def use_working(obj):
+    """The learner's `obj` if it passes its check, otherwise the framework-backed reference.
+
+    Cells after an exercise call this so the book runs with or without the learner's
+    answer; it prints which one it is using.
+    """
+    exercise = _lookup(obj)
+    if run_checks(obj, exercise).passed:
+        print(f"Using your {exercise.id}.")
+        return obj
+    print(f"Using the reference {exercise.id} from autograde (yours does not pass its check yet).")
+    return exercise.reference

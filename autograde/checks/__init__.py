@@ -1,0 +1,1 @@
+"""One module of exercise checks per track; `autograde.registry.TRACKS` lists them."""

@@ -1,0 +1,155 @@
+"""Checks for the LSTM chapters: lstm_step, lstm_forward, lstm_backward, stacked_lstm_forward."""
+
+import numpy as np
+
+from autograde import reference as ref
+from autograde.checks.numpy_rnn import DTYPES, _label, shapes
+from autograde.registry import exercise
+from autograde.spec import (ATOL, Case, SubmissionError, call_returning, call_returning_dict,
+                            random_array)
+
+CHAPTER_3 = "03_lstm_cell.ipynb"
+CHAPTER_4 = "04_lstm_backward.ipynb"
+CHAPTER_5 = "05_stacking.ipynb"
+
+
+def lstm_inputs(rng, dtype, B, T, I, H):
+    """Random x (B, T, I), h0, c0 and weights for an LSTM with hidden size H."""
+    return dict(x=random_array(rng, (B, T, I), dtype), h0=random_array(rng, (B, H), dtype),
+                c0=random_array(rng, (B, H), dtype), Wx=random_array(rng, (I, 4 * H), dtype, 0.8),
+                Wh=random_array(rng, (H, 4 * H), dtype, 0.8), b=random_array(rng, (4 * H,), dtype))
+
+
+def _permute_gates(a, order):
+    """Weights that make a correct LSTM behave like one that reads the blocks in `order`."""
+    H = a["Wh"].shape[0]
+    cols = np.concatenate([np.arange(H) + H * "ifgo".index(gate) for gate in order])
+    return {**a, "Wx": a["Wx"][:, cols], "Wh": a["Wh"][:, cols], "b": a["b"][cols]}
+
+
+def _forget_fixed_at_one(a):
+    """Weights whose forget gate is sigmoid(40) = 1: an LSTM with no forget gate."""
+    H = a["Wh"].shape[0]
+    f = slice(H, 2 * H)
+    Wx, Wh, b = a["Wx"].copy(), a["Wh"].copy(), a["b"].copy()
+    Wx[:, f], Wh[:, f], b[f] = 0, 0, 40
+    return {**a, "Wx": Wx, "Wh": Wh, "b": b}
+
+
+def gate_suspects(a, fwd):
+    """Known gate mistakes for an LSTM function `fwd(**a)`, as the outputs they would give."""
+    return {
+        "gates in the wrong order (the blocks of z are i, f, g, o)": fwd(**_permute_gates(a, "ifog")),
+        "gates in TensorFlow's order i, g(j), f, o; this book uses i, f, g, o":
+            fwd(**_permute_gates(a, "igfo")),
+        "the forget gate is missing or fixed at 1": fwd(**_forget_fixed_at_one(a)),
+    }
+
+
+def sequence_suspects(a, hs, cs):
+    """Known loop mistakes for lstm_forward, as the (hs, cs) they would give."""
+    zeros = np.zeros_like(a["h0"])
+    out = {"the initial state (h0, c0) is ignored (zeros used instead)":
+           ref.lstm_forward(**{**a, "h0": zeros, "c0": zeros})}
+    skipped_h, skipped_c = hs.copy(), cs.copy()
+    skipped_h[:, -1] = skipped_c[:, -1] = 0
+    out["the loop skips the last timestep"] = (skipped_h, skipped_c)
+    if a["x"].shape[0] == a["x"].shape[1]:  # B == T: reading x as (T, B, I) still runs
+        tm = ref.lstm_forward(**{**a, "x": a["x"].transpose(1, 0, 2)})
+        out["x is read as time-major (T, B, I); it is batch-major (B, T, I)"] = \
+            tuple(s.transpose(1, 0, 2) for s in tm)
+    return out
+
+
+@exercise("lstm_step", points=2, chapter=CHAPTER_3, run=call_returning("h_next", "c_next"),
+          reference=ref.lstm_step, solution="solutions.numpy_lstm")
+def lstm_step_cases(rng):
+    cases = []
+    for dtype in DTYPES:
+        for s in shapes(rng):
+            a = lstm_inputs(rng, dtype, **s)
+            step = dict(x=a["x"][:, 0], h=a["h0"], c=a["c0"], Wx=a["Wx"], Wh=a["Wh"], b=a["b"])
+            suspects = {k: dict(zip(("h_next", "c_next"), v))
+                        for k, v in gate_suspects(step, ref.lstm_step).items()}
+            cases.append(Case(_label(dtype, dict(B=s["B"], I=s["I"], H=s["H"])), step,
+                              dict(zip(("h_next", "c_next"), ref.lstm_step(**step))),
+                              ATOL[np.dtype(dtype)],
+                              axes={"h_next": ("B", "H"), "c_next": ("B", "H")},
+                              suspects=suspects))
+    return cases
+
+
+@exercise("lstm_forward", points=3, chapter=CHAPTER_3, run=call_returning("hs", "cs"),
+          reference=ref.lstm_forward, solution="solutions.numpy_lstm")
+def lstm_forward_cases(rng):
+    cases = []
+    for dtype in DTYPES:
+        for s in shapes(rng) + [dict(B=2, T=6, I=3, H=4)]:
+            a = lstm_inputs(rng, dtype, **s)
+            hs, cs = ref.lstm_forward(**a)
+            suspects = {**gate_suspects(a, ref.lstm_forward), **sequence_suspects(a, hs, cs)}
+            cases.append(Case(_label(dtype, s), a, {"hs": hs, "cs": cs}, ATOL[np.dtype(dtype)],
+                              axes={"hs": ("B", "T", "H"), "cs": ("B", "T", "H")},
+                              suspects={k: {"hs": v[0], "cs": v[1]} for k, v in suspects.items()}))
+    return cases
+
+
+GRAD_AXES = {"x": ("B", "T", "I"), "h0": ("B", "H"), "c0": ("B", "H"), "Wx": ("I", "4H"),
+             "Wh": ("H", "4H"), "b": ("4H",)}
+
+
+@exercise("lstm_backward", points=4, chapter=CHAPTER_4,
+          run=call_returning_dict("x", "h0", "c0", "Wx", "Wh", "b"),
+          reference=ref.lstm_backward, solution="solutions.numpy_lstm")
+def lstm_backward_cases(rng):
+    cases = []
+    for dtype in DTYPES:
+        for s in shapes(rng) + [dict(B=2, T=5, I=3, H=4)]:
+            a = lstm_inputs(rng, dtype, **s)
+            args = dict(dhs=random_array(rng, (s["B"], s["T"], s["H"]), dtype), **a)
+            cases.append(Case(_label(dtype, s), args, ref.lstm_backward(**args),
+                              ATOL[np.dtype(dtype)], axes=GRAD_AXES))
+    # One case against centred finite differences of torch's LSTMCell forward (no autograd).
+    a = lstm_inputs(rng, np.float64, B=2, T=3, I=2, H=2)
+    dhs = random_array(rng, (2, 3, 2), np.float64)
+    expected = {k: ref.numerical_gradient(lambda: ref.lstm_forward(**a)[0], a[k], dhs) for k in a}
+    cases.append(Case("float64, B=2 T=3 I=2 H=2, against finite differences",
+                      dict(dhs=dhs, **a), expected, 1e-7, axes=GRAD_AXES))
+    return cases
+
+
+def run_stacked(fn, inputs):
+    """Call stacked_lstm_forward(x, layers, states) and flatten its outputs to named arrays."""
+    out = fn(*inputs.values())
+    n = len(inputs["layers"])
+    if not isinstance(out, tuple) or len(out) != 2 or not isinstance(out[1], (list, tuple)) \
+            or len(out[1]) != n or any(not isinstance(s, tuple) or len(s) != 2 for s in out[1]):
+        raise SubmissionError(f"must return (hs, final_states) with one (h_T, c_T) tuple per "
+                              f"layer ({n} layers)")
+    flat = {"hs": out[0]}
+    for k, (h, c) in enumerate(out[1]):
+        flat[f"h_T[{k}]"], flat[f"c_T[{k}]"] = h, c
+    return flat
+
+
+@exercise("stacked_lstm_forward", points=3, chapter=CHAPTER_5, run=run_stacked,
+          reference=ref.stacked_lstm_forward, solution="solutions.numpy_lstm")
+def stacked_lstm_forward_cases(rng):
+    cases = []
+    for dtype in DTYPES:
+        for widths, with_states in (([3, 4], False), ([2, 5, 3, 4], True), ([4, 3, 3], True)):
+            B, T = int(rng.integers(1, 4)), int(rng.integers(1, 6))
+            x = random_array(rng, (B, T, widths[0]), dtype)
+            layers = [{k: v for k, v in lstm_inputs(rng, dtype, B, 1, i, h).items()
+                       if k in ("Wx", "Wh", "b")} for i, h in zip(widths, widths[1:])]
+            states = [(random_array(rng, (B, h), dtype), random_array(rng, (B, h), dtype))
+                      for h in widths[1:]] if with_states else None
+            hs, finals = ref.stacked_lstm_forward(x, layers, states)
+            expected = {"hs": hs}
+            for k, (h, c) in enumerate(finals):
+                expected[f"h_T[{k}]"], expected[f"c_T[{k}]"] = h, c
+            label = (f"{np.dtype(dtype).name}, B={B} T={T} widths={widths}"
+                     f"{', given states' if with_states else ''}")
+            cases.append(Case(label, dict(x=x, layers=layers, states=states), expected,
+                              ATOL[np.dtype(dtype)], axes={"hs": ("B", "T", "H")}))
+    return cases

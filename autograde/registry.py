@@ -1,0 +1,44 @@
+"""The one registry of exercises: id -> Exercise (points, checks, chapter).
+
+Each track's checks live in `autograde/checks/<track>.py` and register themselves
+with the `exercise` decorator; this module imports the tracks listed below.
+"""
+
+import importlib
+
+from autograde.spec import Exercise
+
+TRACKS = [
+    "autograde.checks.numpy_rnn",
+    "autograde.checks.numpy_lstm",
+]
+
+_EXERCISES: dict = {}
+
+
+def exercise(id, *, points, chapter, run, reference=None, solution, from_scratch=True):
+    """Decorator for a `make_cases(rng)` function: registers the exercise `id`."""
+
+    def register(make_cases):
+        if id in _EXERCISES:
+            raise RuntimeError(f"exercise id {id!r} is registered twice")
+        _EXERCISES[id] = Exercise(id, points, chapter, make_cases, run, reference, solution,
+                                  from_scratch)
+        return make_cases
+
+    return register
+
+
+def exercises():
+    """All registered exercises, in book order: {id: Exercise}."""
+    for module in TRACKS:
+        importlib.import_module(module)
+    return dict(_EXERCISES)
+
+
+def get(id):
+    """The Exercise called `id`, or a KeyError that lists the known ids."""
+    known = exercises()
+    if id not in known:
+        raise KeyError(f"no exercise is called {id!r}; the exercises are: {', '.join(known)}")
+    return known[id]
