@@ -38,7 +38,9 @@ class Report:
                     f"(float64 within 1e-10, float32 within 1e-5).")
         failed = [r for r in self.results if not r.passed]
         lines = [f"{name}: {len(self.results) - len(failed)} of {len(self.results)} checks passed."]
-        lines += [f"  - {r.label}: {r.message}" for r in failed]
+        lines += [f"  - {r.label}: {r.message}" for r in failed[:3]]
+        if len(failed) > 3:
+            lines.append(f"  - ... and {len(failed) - 3} more failed checks.")
         return "\n".join(lines)
 
 

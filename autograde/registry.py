@@ -11,6 +11,10 @@ from autograde.spec import Exercise
 TRACKS = [
     "autograde.checks.numpy_rnn",
     "autograde.checks.numpy_lstm",
+    "autograde.checks.initial_states",
+    "autograde.checks.tf1_lstm",
+    "autograde.checks.training",
+    "autograde.checks.torch_lstm",
 ]
 
 _EXERCISES: dict = {}

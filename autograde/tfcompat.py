@@ -35,16 +35,15 @@ def import_tf():
     import it through this function first).
     """
     if "tensorflow" in sys.modules:
-        if os.environ.get("TF_USE_LEGACY_KERAS") != "1":
+        if os.environ.get("TF_USE_LEGACY_KERAS", "").lower() not in ("1", "true", "yes"):
             raise RuntimeError(
                 "tensorflow was imported before autograde.tfcompat.import_tf() could set "
                 "TF_USE_LEGACY_KERAS=1, so tf.keras is Keras 3 and the TF1 API will not work. "
                 "Restart the kernel (or process) and import TensorFlow only through "
                 "`from autograde.tfcompat import import_tf; tf = import_tf()`."
             )
-        return sys.modules["tensorflow"]
-    for key, value in _ENVIRONMENT.items():
-        os.environ[key] = value
+    else:
+        os.environ.update(_ENVIRONMENT)
     # Deprecation notices from tf.compat.v1 are expected in this track; they are not news.
     warnings.filterwarnings("ignore", category=DeprecationWarning)
     warnings.filterwarnings("ignore", message=r".*is deprecated and will be removed",

@@ -1,0 +1,369 @@
+"""The instructor's answer key and the learner's copy of the course.
+
+- `solve(out_dir)` (`python -m autograde solve OUT_DIR`): a copy of `book/` in which
+  every `exercise`-tagged cell holds the reference solution from `solutions`. The cell
+  is built from the solution module's own source: the imports it needs, the
+  module-level helpers the solution uses (followed through other `solutions` modules,
+  so the cell never imports `solutions`), then the solution itself. Code outputs are
+  cleared: the stored ones are those of the stubs.
+- `release(out_dir)` (`python -m autograde release OUT_DIR`): the course a learner
+  gets: the book (stubs as committed, solution dropdowns removed), `autograde/`, the
+  book's configuration, README, requirements and a `pyproject.toml` that installs
+  `autograde` only. No `solutions/`, no `tests/`.
+
+Both return the list of files they wrote and refuse to write into a folder that
+already holds something. Importing this module imports nothing heavy; `solve` imports
+the solution modules, `nbformat` is imported when a notebook is read.
+"""
+
+import ast
+import functools
+import importlib
+import inspect
+import re
+import shutil
+import sys
+from pathlib import Path
+
+from autograde import registry
+
+ROOT = Path(__file__).resolve().parent.parent
+BOOK = ROOT / "book"
+_SKIP = shutil.ignore_patterns("_build", ".ipynb_checkpoints", "__pycache__", "*.pyc")
+
+# What a learner's copy holds besides book/ and autograde/, when it exists here.
+RELEASE_FILES = ["_config.yml", "_toc.yml", "README.md", "requirements.txt", ".gitignore",
+                 ".github/workflows/autograde.yml"]
+RELEASE_NOTE = ("> This is the learner's copy of the course: it has no `solutions/` and no "
+                "`tests/`, so the commands below that need them (`pytest`, `solve`, the "
+                "benchmarks) are for the full repository.\n")
+
+
+def solve(out_dir):
+    """Write the answer key to `out_dir`: book/ with every exercise cell solved.
+
+    Returns the paths written. Raises ValueError if `out_dir` is a non-empty folder,
+    RuntimeError (before writing anything) if an exercise cell cannot be solved.
+    """
+    out = _empty_folder(out_dir, create=False)
+    exercises = registry.exercises()
+    solved = {path: _solved_notebook(path, exercises) for path in _files(BOOK, "*.ipynb")}
+    written = _copy_tree(BOOK, out)
+    for path, nb in solved.items():
+        _write(nb, out / path.relative_to(BOOK))
+    return written
+
+
+def _solved_notebook(path, exercises):
+    """The notebook at `path` with each exercise cell solved and every output cleared."""
+    nb = _read(path)
+    defined = {}  # name -> source of every definition put in this notebook
+    for index, cell in enumerate(nb.cells):
+        if cell.cell_type == "code":  # the stored outputs are the stubs'
+            cell.outputs, cell.execution_count = [], None
+        if not is_exercise_cell(cell):
+            continue
+        ids = [n for n in top_level_names(cell.source) if n in exercises]
+        if len(ids) != 1:
+            raise RuntimeError(f"{path.name}, cell {index}: an exercise cell must define exactly "
+                               f"one exercise id at top level; it defines {ids or 'none'}")
+        cell.source = _solved_cell(ids[0], exercises[ids[0]].solution, defined, path.name)
+    return nb
+
+
+def release(out_dir):
+    """Write the learner's copy of the course to `out_dir` (no solutions, no tests).
+
+    Returns the paths written. Raises ValueError if `out_dir` is a non-empty folder.
+    """
+    out = _empty_folder(out_dir)
+    written = _copy_tree(BOOK, out / "book") + _copy_tree(ROOT / "autograde", out / "autograde")
+    for name in RELEASE_FILES:
+        if (ROOT / name).is_file():
+            (out / name).parent.mkdir(parents=True, exist_ok=True)
+            written.append(Path(shutil.copy2(ROOT / name, out / name)))
+    readme = out / "README.md"
+    if readme.exists():
+        title, _, rest = readme.read_text().partition("\n")
+        readme.write_text(f"{title}\n\n{RELEASE_NOTE}{rest}")
+    pyproject = out / "pyproject.toml"
+    pyproject.write_text(_release_pyproject((ROOT / "pyproject.toml").read_text(), out))
+    written.append(pyproject)
+    for path in _files(out / "book", "*.ipynb"):
+        nb = _read(path)
+        nb.cells = strip_solution_cells(nb.cells)
+        _write(nb, path)
+    for path in _files(out / "book", "*.md"):
+        path.write_text(strip_solutions(path.read_text()))
+    return sorted(written)
+
+
+# ---------------------------------------------------------------------------------------
+# Notebooks
+
+
+def is_exercise_cell(cell):
+    """True for a code cell tagged `exercise`."""
+    return cell.cell_type == "code" and "exercise" in cell.metadata.get("tags", [])
+
+
+def top_level_names(source):
+    """The names a cell's code binds at top level (functions, classes, assignments).
+
+    IPython magics and shell lines (`%...`, `!...`) are ignored. A cell that is not
+    valid Python defines nothing.
+    """
+    code = "\n".join("" if line.lstrip().startswith(("%", "!")) else line
+                     for line in source.splitlines())
+    try:
+        tree = ast.parse(code)
+    except SyntaxError:
+        return []
+    return [name for stmt in tree.body for name in _bound_names(stmt)]
+
+
+def _read(path):
+    import nbformat
+
+    return nbformat.read(path, as_version=4)
+
+
+def _write(nb, path):
+    import nbformat
+
+    nbformat.write(nb, path)
+
+
+# ---------------------------------------------------------------------------------------
+# solve: a solution's source, with what it needs from its module
+
+
+def solution_source(exercise_id, module_name):
+    """The source of a cell that defines `exercise_id` as `solutions` does.
+
+    Returns (source, definitions): the cell's code, and name -> source of each
+    definition in it (for spotting two cells of one notebook that define the same
+    helper differently).
+    """
+    imports, definitions = {}, {}
+    _need(_module(module_name), exercise_id, imports, definitions, set())
+    if exercise_id not in definitions:
+        raise RuntimeError(f"{module_name} does not define {exercise_id!r}")
+    header = f"# Reference solution: {module_name}.{exercise_id} (`python -m autograde solve`)."
+    source, previous = header, ""
+    for stdlib in (True, False):  # as isort does: the standard library, then the others
+        group = {k: v for k, v in imports.items()
+                 if (k[1].split(".")[0] in sys.stdlib_module_names) == stdlib}
+        lines = sorted(_import_line(k, v) for k, v in group.items() if k[0] == "import")
+        lines += sorted(_import_line(k, v) for k, v in group.items() if k[0] == "from")
+        if lines:
+            source += ("\n" if source == header else "\n\n") + "\n".join(lines)
+    for part in dict.fromkeys(definitions.values()):
+        # PEP 8: two blank lines around functions and classes, one between statements.
+        source += ("\n\n\n" if _is_block(part) or _is_block(previous) else "\n\n") + part
+        previous = part
+    return source + "\n", definitions
+
+
+def _is_block(text):
+    """True if the code is a function or class definition (perhaps under comments)."""
+    code = [line for line in text.splitlines() if not line.startswith("#")]
+    return bool(code) and code[0].startswith(("def ", "async def ", "class ", "@"))
+
+
+def _solved_cell(exercise_id, module_name, defined, notebook):
+    source, definitions = solution_source(exercise_id, module_name)
+    for name, text in definitions.items():
+        if defined.setdefault(name, text) != text:
+            raise RuntimeError(f"{notebook}: two solved exercise cells define {name!r} "
+                               f"differently; rename one of the helpers in solutions/")
+    if exercise_id not in top_level_names(source):
+        raise RuntimeError(f"the solved cell for {exercise_id} does not define it")
+    return source.rstrip("\n")
+
+
+@functools.cache
+def _module(name):
+    return _Module(name)
+
+
+class _Module:
+    """A module's source, its top-level statements and the names each one binds."""
+
+    def __init__(self, name):
+        self.name = name
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as e:
+            raise RuntimeError(f"solve needs {name}, from the course's full repository "
+                               f"(a learner's copy has no solutions): {e}") from e
+        self.lines = inspect.getsource(module).splitlines()
+        self.binder = {}  # name -> the top-level statement that binds it
+        for stmt in ast.parse("\n".join(self.lines)).body:
+            for bound in _bound_names(stmt):
+                self.binder[bound] = stmt
+
+    def text(self, stmt):
+        """The statement's source with its decorators and the comment lines just above it."""
+        first = min([stmt.lineno] + [d.lineno for d in getattr(stmt, "decorator_list", [])])
+        while first > 1 and self.lines[first - 2].lstrip().startswith("#"):
+            first -= 1
+        return "\n".join(self.lines[first - 1:stmt.end_lineno])
+
+
+def _need(module, name, imports, definitions, seen):
+    """Add the code that defines `name` in `module` to the cell, after all it needs."""
+    stmt = module.binder.get(name)
+    if stmt is None or (module.name, name) in seen:
+        return  # a builtin, a local name, or already there
+    seen.add((module.name, name))
+    if isinstance(stmt, (ast.Import, ast.ImportFrom)):
+        alias = next(a for a in stmt.names if (a.asname or a.name.split(".")[0]) == name)
+        source = _solutions_module(module.name, stmt)
+        if source is None:  # a library: keep the import
+            key = ("import", alias.name) if isinstance(stmt, ast.Import) else ("from", stmt.module)
+            imports.setdefault(key, set()).add((alias.name, alias.asname))
+            return
+        _need(_module(source), alias.name, imports, definitions, seen)
+        if alias.asname and alias.asname != alias.name:
+            definitions[alias.asname] = f"{alias.asname} = {alias.name}"
+        return
+    # Dependencies first, in the order the module defines them.
+    used = {n.id for n in ast.walk(stmt) if isinstance(n, ast.Name)} - {name}
+    for dep in sorted(used, key=lambda n: getattr(module.binder.get(n), "lineno", 0)):
+        _need(module, dep, imports, definitions, seen)
+    definitions[name] = module.text(stmt)
+
+
+def _solutions_module(importer, stmt):
+    """The `solutions` module an import reads from, or None for any other library."""
+    if isinstance(stmt, ast.ImportFrom) and stmt.level:
+        package = importer.rsplit(".", stmt.level)[0]
+        return f"{package}.{stmt.module}" if stmt.module else package
+    module = stmt.module if isinstance(stmt, ast.ImportFrom) else None
+    if module and (module == "solutions" or module.startswith("solutions.")):
+        return module
+    return None
+
+
+def _import_line(key, aliases):
+    kind, module = key
+    names = ", ".join(f"{n} as {a}" if a else n for n, a in sorted(aliases, key=str))
+    return f"import {names}" if kind == "import" else f"from {module} import {names}"
+
+
+def _bound_names(stmt):
+    """The names a top-level statement binds (not those bound inside functions)."""
+    if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+        return [stmt.name]
+    if isinstance(stmt, (ast.Import, ast.ImportFrom)):
+        return [a.asname or a.name.split(".")[0] for a in stmt.names]
+    names, todo = [], list(ast.iter_child_nodes(stmt))
+    while todo:
+        node = todo.pop(0)
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names.append(node.name)
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            names += _bound_names(node)
+        elif isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+            names.append(node.id)
+        elif not isinstance(node, (ast.Lambda, ast.comprehension)):
+            todo.extend(ast.iter_child_nodes(node))
+    return names
+
+
+# ---------------------------------------------------------------------------------------
+# release: the book without its solutions
+
+# The opening line of a MyST directive fence: ```{name} or :::{name}.
+_FENCE = re.compile(r"^\s*(?P<fence>`{3,}|:{3,})\{(?P<name>[\w-]+)\}\s*(?P<arg>.*)$")
+
+
+def strip_solution_cells(cells):
+    """The cells without their solutions, for the learner's copy.
+
+    Removes `{solution}` directives, everything from a `{solution-start}` to its
+    `{solution-end}` (across cells too, code cells included) and any `{literalinclude}`
+    of a file in `solutions/`. A markdown cell left empty is dropped.
+    """
+    kept, inside = [], False
+    for cell in cells:
+        if cell.cell_type != "markdown":
+            if not inside:
+                kept.append(cell)
+            continue
+        text, inside = _strip(cell.source, inside)
+        if text.strip():
+            cell.source = text
+            kept.append(cell)
+    return kept
+
+
+def strip_solutions(text):
+    """Markdown text without its solutions (see `strip_solution_cells`)."""
+    return _strip(text, False)[0]
+
+
+def _strip(text, inside):
+    """(text without solutions, whether a {solution-start} is still open at its end)."""
+    lines, kept, i = text.splitlines(), [], 0
+    while i < len(lines):
+        m = _FENCE.match(lines[i])
+        name = m["name"] if m else None
+        if name in ("solution", "solution-start", "solution-end") or (
+                name == "literalinclude" and "solutions/" in m["arg"]):
+            i = _block_end(lines, i, m["fence"])
+            inside = name == "solution-start" or (inside and name != "solution-end")
+            continue
+        if not inside:
+            kept.append(lines[i])
+        i += 1
+    if len(kept) == len(lines):
+        return text, inside
+    return "\n".join(kept).strip("\n") + ("\n" if text.endswith("\n") else ""), inside
+
+
+def _block_end(lines, start, fence):
+    """The index after the fence that closes the directive opened at lines[start]."""
+    closing = re.compile(rf"^\s*{re.escape(fence[0])}{{{len(fence)},}}\s*$")
+    for j in range(start + 1, len(lines)):
+        if closing.match(lines[j]):
+            return j + 1
+    return len(lines)
+
+
+def _release_pyproject(text, out):
+    """pyproject.toml for the learner: it installs autograde only, and runs no tests."""
+    packages = sorted(".".join(p.parent.relative_to(out).parts)
+                      for p in (out / "autograde").rglob("__init__.py"))
+    listed = ", ".join(f'"{p}"' for p in packages)
+    text, n = re.subn(r"^packages\s*=\s*\[[^\]]*\]", f"packages = [{listed}]", text, flags=re.M)
+    if n != 1:
+        raise RuntimeError("pyproject.toml has no `packages = [...]` under [tool.setuptools]")
+    # The test configuration points at tests/, which the learner does not get.
+    return re.sub(r"^\[tool\.pytest\.ini_options\]\n(?:(?!\[).*\n?)*", "", text, flags=re.M)
+
+
+# ---------------------------------------------------------------------------------------
+
+
+def _empty_folder(out_dir, create=True):
+    out = Path(out_dir)
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+        raise ValueError(f"{out} already exists and is not empty; give a new folder "
+                         f"(or empty this one first)")
+    if create:
+        out.mkdir(parents=True, exist_ok=True)
+    return out
+
+
+def _copy_tree(src, dst):
+    """Copy the folder `src` to `dst` (without build output); return the files written."""
+    shutil.copytree(src, dst, ignore=_SKIP, dirs_exist_ok=True)
+    return sorted(p for p in dst.rglob("*") if p.is_file())
+
+
+def _files(folder, pattern):
+    """The files under `folder` that match `pattern`, build output and checkpoints left out."""
+    return sorted(p for p in folder.rglob(pattern)
+                  if not {"_build", ".ipynb_checkpoints"} & set(p.relative_to(folder).parts))

@@ -1,0 +1,277 @@
+"""Grading a submission: find its exercises, run them in a sandbox, score them, explain.
+
+`grade(path)` returns the report (a JSON-ready dict, see `autograde.formats` for its
+schema and renderings). For each registered exercise:
+
+1. `autograde.notebook` finds the cell that defines it (and the cells before it, its
+   context), or says why it cannot (missing, unreadable notebook, syntax error).
+2. Exercises that must be written from scratch are refused if the cell names a
+   framework LSTM (torch.nn.LSTM, dynamic_rnn, ...); the sandbox also makes those raise.
+3. The grader draws the cases (`make_cases`, with an rng seeded from the exercise's
+   cell, so re-grading the same code gives the same grade) and computes the expected
+   outputs itself. Only the inputs go to the sandbox (`autograde.sandbox`), which runs
+   the notebook's cells and `run(obj, inputs)` in a child process.
+4. The outputs that come back are compared here (`autograde.compare`), and scored as
+   `check()` scores them: points times the fraction of cases passed.
+
+Every piece of text that came from the submission (exception messages, type names,
+file names) is cleaned before it enters the report: one line, no control characters,
+bounded length.
+"""
+
+import hashlib
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import numpy as np
+
+from autograde import notebook, registry, sandbox
+from autograde.check import Report
+from autograde.compare import Result, compare_case
+from autograde.formats import clean, quote
+from autograde.sandbox import Limits, describe_end
+
+SCHEMA = "autograde-report/1"
+
+
+def grade(path, limits=None, only=None, parallel=2, inline=False):
+    """Grade the notebook or folder at `path`; return the report (a dict).
+
+    limits:   sandbox.Limits (time per exercise, memory, ...).
+    only:     exercise ids to grade (default: all of them for a folder, or, for one
+              notebook, those of its chapter and those it defines).
+    parallel: notebooks run at the same time.
+    inline:   run exercises inside the notebook's child process rather than in a fork
+              of it (see autograde._runner); for tests.
+    Raises FileNotFoundError if `path` does not exist.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"{path}: no such file or folder")
+    limits = limits or Limits()
+    everything = registry.exercises()
+    notebooks = notebook.read_notebooks(path)
+    chapters = {id: ex.chapter for id, ex in everything.items()}
+    if only is not None:
+        ids = [id for id in everything if id in only]
+    elif path.is_file():
+        defined = {n for nb in notebooks for c in nb.cells for n in c.names}
+        ids = [id for id, ex in everything.items() if ex.chapter == path.name or id in defined]
+    else:
+        ids = list(everything)
+    locations = notebook.locate(notebooks, ids, chapters)
+    notes = [note for nb in notebooks for note in nb.notes]
+    notes += [f"{nb.name} {nb.error}" for nb in notebooks if nb.error]
+    if not notebooks:
+        notes.append(f"no notebook (.ipynb) found in {path.name}")
+
+    graded, jobs = {}, {}  # id -> entry; notebook -> {id: (exercise, location, cases)}
+    for id in ids:
+        exercise, location = everything[id], locations.get(id)
+        refusal = _refusal(exercise, location, notebooks)
+        if refusal:
+            graded[id] = refusal
+            continue
+        try:
+            cases = exercise.make_cases(np.random.default_rng(seed(id, location.cell.source)))
+        except Exception as e:  # a bug in the checks, not in the submission
+            graded[id] = _entry(exercise, location, "error", 0.0,
+                                f"the grader could not prepare its checks ({type(e).__name__}: "
+                                f"{clean(e)}); please report this", [])
+            continue
+        jobs.setdefault(location.notebook.name, {})[id] = (exercise, location, cases)
+
+    facts = {}
+    with ThreadPoolExecutor(max_workers=max(1, parallel)) as pool:
+        runs = {name: pool.submit(_run, job, limits, inline) for name, job in jobs.items()}
+        for name, job in jobs.items():
+            run = runs[name].result()
+            facts = facts or run.facts
+            for id, (exercise, location, cases) in job.items():
+                graded[id] = _score(exercise, location, cases, run)
+    entries = [graded[id] for id in ids]
+    score = sum(e["points"] for e in entries)
+    max_score = sum(e["max_points"] for e in entries)
+    return {
+        "schema": SCHEMA,
+        "submission": clean(path.name or str(path), 200),
+        "score": round(score, 4),
+        "max_score": max_score,
+        "percent": round(100 * score / max_score, 2) if max_score else 0.0,
+        "exercises": entries,
+        "notes": notes,
+        "sandbox": {"user": "unprivileged" if facts.get("uid") not in (None, 0) else "grader's",
+                    "network": facts.get("network", "unknown"), "timeout_s": limits.timeout,
+                    "memory_mb": limits.memory_mb},
+    }
+
+
+def seed(id, source):
+    """The rng seed for an exercise's cases: the same code gets the same cases."""
+    return int.from_bytes(hashlib.sha256(f"{id}\0{source}".encode()).digest()[:8], "little")
+
+
+def _refusal(exercise, location, notebooks):
+    """The entry of an exercise that will not run (missing, bad syntax, framework LSTM)."""
+    if location is None:
+        unreadable = [nb for nb in notebooks if Path(nb.name).name == exercise.chapter and nb.error]
+        why = f"; {unreadable[0].name} {unreadable[0].error}" if unreadable else ""
+        return _entry(exercise, None, "missing", 0.0,
+                      f"not found: no code cell defines {exercise.id} (it belongs in "
+                      f"{exercise.chapter}, in a cell tagged `exercise`){why}", [])
+    cell = location.cell
+    if cell.syntax_error:
+        return _entry(exercise, location, "error", 0.0,
+                      f"cell {cell.index + 1} of {location.notebook.name} has a syntax error: "
+                      f"{clean(cell.syntax_error)}", [])
+    if exercise.from_scratch:
+        context = [c.source for c in location.notebook.cells if c.index < cell.index]
+        uses = notebook.framework_rnn_uses(cell.source, context)
+        if uses:
+            return _entry(exercise, location, "forbidden", 0.0,
+                          f"{exercise.id} must be written from scratch, but its cell uses "
+                          f"{', '.join(uses[:3])}: build it from matrix products and "
+                          f"activations instead", [])
+    return None
+
+
+def _run(job, limits, inline):
+    """Run one notebook's exercises (job: id -> (exercise, location, cases))."""
+    nb = next(iter(job.values()))[1].notebook
+    graded_cells = {}
+    for id, (_, location, _) in job.items():
+        graded_cells.setdefault(location.cell.index, []).append(id)
+    last = max(graded_cells)
+    cells = []
+    for c in nb.cells:
+        if c.index > last:
+            break
+        if c.syntax_error and c.index not in graded_cells:
+            continue  # it would only raise
+        code = notebook.runnable(c.source)
+        for id in graded_cells.get(c.index, [None]):
+            cells.append({"index": c.index, "code": code, "exercise": id})
+    exercises = {id: {"module": exercise.make_cases.__module__,
+                      "from_scratch": exercise.from_scratch,
+                      "inputs": [case.inputs for case in cases]}
+                 for id, (exercise, _, cases) in job.items()}
+    return sandbox.run_notebook(cells, exercises, limits, inline=inline)
+
+
+def _score(exercise, location, cases, run):
+    """The entry for one exercise from what its sandboxed run returned."""
+    id = exercise.id
+    notes = list(location.notes) + _context_notes(location, run)
+    done = run.exercises.get(id)
+    if run.error:
+        return _entry(exercise, location, "error", 0.0,
+                      f"the grader's sandbox failed to start: {clean(run.error, 500)}", [], notes)
+    if done is None:
+        return _entry(exercise, location, "error", 0.0, "it was not run (the notebook's "
+                      "earlier code stopped the sandbox)", [], notes)
+    stopped = _ending(done)
+    if done.cell is None:
+        return _entry(exercise, location, "error", 0.0,
+                      f"its cell did not finish: {stopped}", [], notes)
+    if done.cell.get("ok") is not True:
+        return _entry(exercise, location, "error", 0.0,
+                      f"its cell raised {_exception(done.cell.get('error'))}", [], notes)
+    if done.cell.get("defined") is not True:
+        return _entry(exercise, location, "error", 0.0,
+                      f"its cell ran but did not define {id}", [], notes)
+    results, stub, forbidden, crashed = [], False, None, False
+    for case, outcome in zip(cases, done.cases):
+        if outcome is None:
+            why = "not run (an earlier check stopped the run)" if crashed else f"stopped: {stopped}"
+            crashed = True
+            results.append(Result(case.label, False, why))
+            continue
+        status = outcome.get("status")
+        if status == "stub":
+            stub = True
+            break
+        if status == "ok" and isinstance(outcome.get("outputs"), dict):
+            try:
+                results.append(compare_case(case, outcome["outputs"]))
+            except Exception as e:
+                results.append(Result(case.label, False, f"its outputs could not be compared "
+                                                         f"({type(e).__name__}: {clean(e)})"))
+            continue
+        error = outcome.get("error") if isinstance(outcome.get("error"), dict) else {}
+        if error.get("type") == "ForbiddenFrameworkCall":
+            forbidden = clean(error.get("message"))
+        if status == "submission_error":
+            message = f"{id} {clean(error.get('message'))}."
+        elif status == "error":
+            message = f"raised {_exception(error)}"
+        else:
+            message = f"returned something the grader cannot receive ({clean(error.get('message'))})"
+        results.append(Result(case.label, False, message))
+    if forbidden:
+        return _entry(exercise, location, "forbidden", 0.0,
+                      f"{id} must be written from scratch: {forbidden}", [], notes)
+    report = Report(exercise, results, stub=stub)
+    checks = [{"label": r.label, "passed": r.passed, "message": r.message} for r in results]
+    if stub:
+        return _entry(exercise, location, "not implemented", 0.0,
+                      "not implemented yet (replace the `raise NotImplementedError`)", [], notes)
+    passed = sum(r.passed for r in results)
+    if report.passed:
+        verdict, feedback = "passed", f"passed all {len(results)} checks"
+    else:
+        first = next(r for r in results if not r.passed)
+        verdict = "partial" if passed else "failed"
+        feedback = f"{passed} of {len(results)} checks passed; {first.label}: {first.message}"
+    return _entry(exercise, location, verdict, report.score, feedback, checks, notes)
+
+
+def _ending(done):
+    """A sentence for how an exercise's run was cut short."""
+    if done.ended in ("exited", "signal"):
+        return describe_end(done.ended, done.code)
+    if done.ended == "timeout":
+        return "it did not finish within the time limit"
+    if done.ended == "inline":
+        return "the grader received no result"
+    return done.ended
+
+
+def _context_notes(location, run):
+    """What went wrong in the cells before the exercise's cell (they may explain it)."""
+    notes = []
+    for index, error in sorted(run.cell_errors.items()):
+        if index < location.cell.index:
+            what = _exception(error) if isinstance(error, dict) else clean(error)
+            notes.append(f"an earlier cell, cell {index + 1} of {location.notebook.name}, "
+                         f"failed: {what}")
+    return notes[-3:]
+
+
+def _exception(error):
+    """ "ValueError: 'message' (cell 7, line 3)" from a runner's exception description."""
+    if not isinstance(error, dict):
+        return "an error"
+    name = error.get("type") if isinstance(error.get("type"), str) else "an error"
+    name = name if name.isidentifier() and len(name) < 60 else "an exception"
+    message = error.get("message")
+    text = f"{name}: {quote(message)}" if isinstance(message, str) and message else name
+    where = error.get("where")
+    if isinstance(where, list) and len(where) == 2 and all(type(n) is int for n in where):
+        text += f" (cell {where[0]}, line {where[1]})"
+    return text
+
+
+def _entry(exercise, location, verdict, points, feedback, checks, notes=None):
+    notes = list(location.notes if location and notes is None else notes or [])
+    return {
+        "id": exercise.id,
+        "chapter": exercise.chapter,
+        "notebook": location.notebook.name if location else None,
+        "cell": location.cell.index + 1 if location else None,
+        "points": round(float(points), 4),
+        "max_points": exercise.points,
+        "verdict": verdict,
+        "feedback": feedback,
+        "checks": checks,
+        "notes": notes,
+    }

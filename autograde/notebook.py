@@ -1,0 +1,318 @@
+"""Reading a submission: its notebooks, its exercise cells and what each one may call.
+
+- `read_notebooks(path)` reads a notebook or every notebook under a folder, and says
+  what was wrong with any it could not read (not JSON, not a notebook, bad bytes).
+- `locate(notebooks, exercise_ids)` finds, for each exercise id, the cell that defines
+  it: the last `exercise`-tagged cell that does; else any code cell that does (tags get
+  lost when cells are copied), which the feedback points out.
+- `runnable(source)` is a cell's code with IPython magics and shell escapes blanked
+  out, line numbers kept.
+- `framework_rnn_uses(source, context)` lists the framework LSTM/RNN calls in a cell,
+  for the exercises that must be written from scratch.
+"""
+
+import ast
+import io
+import json
+import re
+import tokenize
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from autograde.course import top_level_names
+from autograde.formats import clean
+
+SKIP_FOLDERS = {".ipynb_checkpoints", "_build", "__pycache__", ".git"}
+MAX_NOTEBOOK_BYTES = 50 * 2**20
+
+
+@dataclass
+class Cell:
+    """A code cell: its position among all the notebook's cells (0-based) and its code."""
+
+    index: int
+    source: str
+    tagged: bool
+    names: list  # the names it defines at top level
+    syntax_error: str = ""  # empty when the code parses
+
+
+@dataclass
+class Notebook:
+    path: Path
+    name: str  # as shown to the learner: relative to the submission
+    cells: list = field(default_factory=list)
+    notes: list = field(default_factory=list)
+    error: str = ""  # why it could not be read (then it has no cells)
+
+
+@dataclass
+class Location:
+    """Where exercise `id` is defined: notebook, cell, and anything worth saying about it."""
+
+    notebook: Notebook
+    cell: Cell
+    notes: list
+
+
+def find_notebooks(path):
+    """The notebooks in `path` (a notebook, or a folder searched recursively), sorted."""
+    path = Path(path)
+    if path.is_file():
+        return [path]
+    return sorted(p for p in path.rglob("*.ipynb")
+                  if not SKIP_FOLDERS & set(p.relative_to(path).parts[:-1]) and p.is_file())
+
+
+def read_notebooks(path):
+    """Read every notebook under `path`; one Notebook each, with `error` set if unreadable."""
+    path = Path(path)
+    base = path.parent if path.is_file() else path
+    return [read_notebook(p, clean(p.relative_to(base), 200)) for p in find_notebooks(path)]
+
+
+def read_notebook(path, name):
+    """One notebook. Never raises: what went wrong is in `.error` (or `.notes`)."""
+    nb = Notebook(Path(path), name)
+    try:
+        with open(path, "rb") as f:
+            raw = f.read(MAX_NOTEBOOK_BYTES + 1)
+    except OSError as e:
+        nb.error = f"cannot be read: {e.strerror}"
+        return nb
+    if len(raw) > MAX_NOTEBOOK_BYTES:
+        nb.error = f"is larger than {MAX_NOTEBOOK_BYTES // 2**20} MB"
+        return nb
+    if not raw.strip():
+        nb.error = "is empty"
+        return nb
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        text = raw.decode("utf-8", errors="replace")
+        nb.notes.append(f"{name} is not valid UTF-8 (byte 0x{raw[e.start]:02x} at offset "
+                        f"{e.start}); the bad bytes were replaced by U+FFFD")
+    try:
+        data = json.loads(text)
+    except (ValueError, RecursionError) as e:
+        nb.error = f"is not a notebook: it is not valid JSON ({clean(e, 120)})"
+        return nb
+    if not isinstance(data, dict) or not ("cells" in data or "worksheets" in data):
+        nb.error = "is not a notebook: its JSON has no cells"
+        return nb
+    try:
+        import nbformat
+
+        version = data.get("nbformat")
+        parsed = nbformat.reads(text, as_version=4)
+    except Exception as e:  # nbformat raises many kinds for malformed notebooks
+        nb.error = f"is not a notebook nbformat can read ({type(e).__name__}: {clean(e, 120)})"
+        return nb
+    if version != 4:
+        nb.notes.append(f"{name} is in notebook format {version}; it was converted to format 4 "
+                        f"(cell tags, if any, were lost)")
+    for index, cell in enumerate(parsed.get("cells", [])):
+        if not isinstance(cell, dict) or cell.get("cell_type") != "code":
+            continue
+        source = cell.get("source", "")
+        if isinstance(source, list):
+            source = "".join(s for s in source if isinstance(s, str))
+        if not isinstance(source, str):
+            nb.notes.append(f"{name}, cell {index + 1}: its source is not text; skipped")
+            continue
+        tags = cell.get("metadata", {}).get("tags", []) if isinstance(
+            cell.get("metadata"), dict) else []
+        tagged = isinstance(tags, list) and "exercise" in tags
+        nb.cells.append(_cell(index, source, tagged))
+    return nb
+
+
+def _cell(index, source, tagged):
+    code = runnable(source)
+    try:
+        ast.parse(code)
+    except (SyntaxError, ValueError) as e:  # ValueError: null bytes
+        line = f" (line {e.lineno})" if getattr(e, "lineno", None) else ""
+        msg = getattr(e, "msg", None) or str(e)
+        return Cell(index, source, tagged, _names_by_pattern(code), f"{msg}{line}")
+    return Cell(index, source, tagged, top_level_names(code))
+
+
+_DEFINES = re.compile(r"^(?:async\s+def|def|class)\s+([A-Za-z_]\w*)|^([A-Za-z_]\w*)\s*(?::[^=]*)?=(?!=)",
+                      re.M)
+
+
+def _names_by_pattern(code):
+    """For code that does not parse: the names it seems to define at top level."""
+    return [a or b for a, b in _DEFINES.findall(code)]
+
+
+def locate(notebooks, exercise_ids, chapters):
+    """Where each exercise is defined: {id: Location}; ids defined nowhere are left out.
+
+    chapters: id -> the notebook file name the exercise belongs to, preferred when
+    several notebooks define it.
+    """
+    found = {}
+    for id in exercise_ids:
+        candidates = []
+        for nb in notebooks:
+            tagged = [c for c in nb.cells if c.tagged and id in c.names]
+            untagged = [c for c in nb.cells if not c.tagged and id in c.names]
+            if tagged or untagged:
+                candidates.append((nb, tagged, untagged))
+        if not candidates:
+            continue
+        # The chapter's own notebook first, then notebooks where the cell is tagged.
+        candidates.sort(key=lambda t: (Path(t[0].name).name != chapters.get(id), not t[1]))
+        nb, tagged, untagged = candidates[0]
+        notes = []
+        if tagged:
+            cell = tagged[-1]
+            if len(tagged) > 1:
+                notes.append(f"{id} is defined in {len(tagged)} exercise cells of {nb.name} "
+                             f"(cells {', '.join(str(c.index + 1) for c in tagged)}); the last "
+                             f"one was graded")
+        else:
+            cell = untagged[-1]
+            notes.append(f"no cell tagged `exercise` defines {id}; graded the code cell "
+                         f"{cell.index + 1} of {nb.name} that does (tag it `exercise`)")
+        others = [t[0].name for t in candidates[1:]]
+        if others:
+            notes.append(f"{id} is also defined in {', '.join(others)}; graded the one in {nb.name}")
+        found[id] = Location(nb, cell, notes)
+    return found
+
+
+# ---------------------------------------------------------------------------------------
+# Magics
+
+_CELL_MAGICS_THAT_RUN_PYTHON = {"time", "timeit", "capture", "prun"}
+_MAGIC_LINE = re.compile(r"^(\s*)(?:[%!]|[\w.\[\], ]+=\s*[%!]|[\w.]+\?{1,2}\s*$)")
+
+
+def runnable(source):
+    """The cell's Python: magic and shell lines become `pass` (same indent, same line count).
+
+    A cell that starts with a cell magic runs its body if the magic only times or
+    captures it (%%time, %%capture, ...); any other cell magic (%%bash, %%writefile...)
+    makes the whole cell blank. Help lines (`obj?`) are blanked too. Lines inside
+    multi-line strings are left alone.
+    """
+    lines = source.splitlines()
+    if lines and lines[0].lstrip().startswith("%%"):
+        magic = lines[0].lstrip()[2:].split()
+        if not magic or magic[0] not in _CELL_MAGICS_THAT_RUN_PYTHON:
+            return "\n" * (len(lines) - 1)
+        lines[0] = ""
+    inside_strings = _lines_inside_strings("\n".join(lines))
+    out = []
+    for number, line in enumerate(lines, start=1):
+        if number not in inside_strings:
+            m = _MAGIC_LINE.match(line)
+            if m:
+                line = f"{m.group(1)}pass"
+        out.append(line)
+    return "\n".join(out)
+
+
+def _lines_inside_strings(code):
+    """Line numbers (1-based) that continue a multi-line string started on an earlier line."""
+    inside = set()
+    try:
+        for tok in tokenize.generate_tokens(io.StringIO(code).readline):
+            if tok.type == tokenize.STRING and tok.end[0] > tok.start[0]:
+                inside.update(range(tok.start[0] + 1, tok.end[0] + 1))
+    except (tokenize.TokenError, IndentationError, SyntaxError):
+        pass
+    return inside
+
+
+# ---------------------------------------------------------------------------------------
+# Framework LSTMs in from-scratch exercises
+
+FRAMEWORKS = ("torch", "tensorflow", "keras", "tf_keras")
+# Attribute names that mean "the framework's own recurrent layer or kernel".
+FRAMEWORK_RNN_NAMES = {
+    "LSTM", "LSTMCell", "RNN", "RNNCell", "RNNBase", "RNNCellBase", "GRU", "GRUCell", "_VF",
+    "lstm", "lstm_cell", "gru", "gru_cell", "rnn_tanh", "rnn_relu", "rnn_tanh_cell",
+    "rnn_relu_cell", "dynamic_rnn", "static_rnn", "bidirectional_dynamic_rnn",
+    "static_bidirectional_rnn", "raw_rnn", "static_state_saving_rnn", "BasicLSTMCell",
+    "BasicRNNCell", "MultiRNNCell", "LSTMBlockCell", "LSTMBlockFusedCell", "CudnnLSTM",
+    "CuDNNLSTM", "CudnnRNNTanh", "SimpleRNN", "SimpleRNNCell", "StackedRNNCells",
+    "LayerNormBasicLSTMCell", "ConvLSTM2D",
+}
+# What a bare name usually means when the cell does not say how it was imported.
+_USUAL_ALIASES = {"tf": "tensorflow", "nn": "torch.nn", "F": "torch.nn.functional",
+                  "torch": "torch", "keras": "keras", "tensorflow": "tensorflow"}
+
+
+def framework_rnn_uses(source, context=()):
+    """The framework RNN/LSTM names `source` refers to: ["torch.nn.LSTM (line 4)", ...].
+
+    context: the code of the cells before it, whose imports say what names such as
+    `nn` or `tf` stand for. Only references that resolve to torch, tensorflow or keras
+    count, so the learner's own `self.lstm` or `class LSTM` is not flagged.
+    """
+    aliases = dict(_USUAL_ALIASES)
+    for code in [*context, source]:
+        aliases.update(_import_aliases(code))
+    try:
+        tree = ast.parse(runnable(source))
+    except (SyntaxError, ValueError):
+        return []
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.Attribute, ast.Name)):
+            dotted = _dotted(node)
+            if dotted is None:
+                continue
+            head, _, rest = dotted.partition(".")
+            resolved = aliases.get(head, head) + (f".{rest}" if rest else "")
+            parts = resolved.split(".")
+            if parts[0] in FRAMEWORKS and FRAMEWORK_RNN_NAMES & set(parts[1:]):
+                found.append((node.lineno, resolved))
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            root = node.module.split(".")[0]
+            for alias in node.names:
+                full = f"{node.module}.{alias.name}"
+                if root in FRAMEWORKS and FRAMEWORK_RNN_NAMES & set(full.split(".")[1:]):
+                    found.append((node.lineno, full))
+    # An attribute chain is seen at every level (torch.nn.LSTM, then torch.nn): keep the
+    # longest name on each line.
+    best = {}
+    for line, name in found:
+        if not any(other.startswith(name + ".") for ln, other in found if ln == line):
+            best.setdefault((line, name), None)
+    return [f"{name} (line {line})" for line, name in sorted(best)]
+
+
+def _dotted(node):
+    parts = []
+    while isinstance(node, ast.Attribute):
+        parts.append(node.attr)
+        node = node.value
+    if not isinstance(node, ast.Name):
+        return None
+    parts.append(node.id)
+    return ".".join(reversed(parts))
+
+
+def _import_aliases(code):
+    """name -> module path for the imports in `code` (which may not parse: then none)."""
+    try:
+        tree = ast.parse(runnable(code))
+    except (SyntaxError, ValueError):
+        return {}
+    out = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for a in node.names:
+                if a.asname:
+                    out[a.asname] = a.name
+                else:
+                    out[a.name.split(".")[0]] = a.name.split(".")[0]
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            for a in node.names:
+                out[a.asname or a.name] = f"{node.module}.{a.name}"
+    return out

@@ -1,0 +1,231 @@
+"""The NumPy LSTM's forward + backward against torch.nn.LSTM's, on the CPU.
+
+Usage: python -m solutions.bench numpy [--output PATH] [--repeats N]
+
+Times `solutions.numpy_lstm.lstm_forward` + `lstm_backward` and torch.nn.LSTM's forward +
+backward (gradients for the inputs, the initial state and the weights) on the same seeded
+data with the same weights, at B=32, T=50, I=64, H=128 in float32 and float64. The two
+are checked to agree first. Repetitions alternate between the two (so that a busy machine
+slows both alike), after a warm-up; the medians are reported, with their ratio
+NumPy / torch, the GFLOP/s each achieves and, as the practical limit, the GFLOP/s of a
+large matrix product on the same machine. Writes JSON and a Markdown table
+(default book/data/bench/numpy_cpu.json and .md).
+"""
+
+import argparse
+import json
+import os
+import platform
+import time
+from pathlib import Path
+
+import numpy as np
+
+from solutions.bench import DATA_DIR
+from solutions.numpy_lstm import lstm_backward, lstm_forward
+
+SIZES = dict(B=32, T=50, I=64, H=128)
+DTYPES = ("float32", "float64")
+MATMUL_N = 1024  # the large product: (N, N) @ (N, N)
+FLOP_COUNT = (
+    "Matrix products only, 2 FLOPs per multiply-add. The forward's z = x @ Wx + h @ Wh costs "
+    "2·B·T·(I+H)·4H; the backward does two products of that size, one for the gradients of "
+    "the inputs (dz @ Wx.T, dz @ Wh.T) and one for those of the weights (x.T @ dz, h.T @ dz). "
+    "Forward + backward = 3 · 2·B·T·(I+H)·4H = 24·B·T·H·(I+H). The pointwise gate arithmetic "
+    "(about 2% more) is not counted, nor the forward that lstm_backward recomputes: both "
+    "implementations are credited with the same work."
+)
+
+
+def lstm_flops(B, T, I, H):
+    """FLOPs of one LSTM forward + backward, counted as FLOP_COUNT says."""
+    return 24 * B * T * H * (I + H)
+
+
+def make_problem(dtype, B, T, I, H, seed=0):
+    """Seeded inputs, weights (PyTorch's uniform init) and an upstream gradient dhs."""
+    rng = np.random.default_rng(seed)
+    bound = 1 / np.sqrt(H)
+    arrays = dict(x=rng.standard_normal((B, T, I)), h0=rng.uniform(-1, 1, (B, H)),
+                  c0=rng.uniform(-1, 1, (B, H)), Wx=rng.uniform(-bound, bound, (I, 4 * H)),
+                  Wh=rng.uniform(-bound, bound, (H, 4 * H)), b=rng.uniform(-bound, bound, 4 * H),
+                  dhs=rng.standard_normal((B, T, H)))
+    return {k: v.astype(dtype) for k, v in arrays.items()}
+
+
+def numpy_pass(p):
+    """A function that runs the NumPy forward + backward and returns (hs, gradients)."""
+    args = (p["x"], p["h0"], p["c0"], p["Wx"], p["Wh"], p["b"])
+
+    def run():
+        hs, _ = lstm_forward(*args)
+        return hs, lstm_backward(p["dhs"], *args)
+
+    return run
+
+
+def torch_pass(p):
+    """The same for torch.nn.LSTM with the weights ported (see CONTRACT.md)."""
+    import torch
+
+    I, H4 = p["Wx"].shape
+    lstm = torch.nn.LSTM(I, H4 // 4, batch_first=True, dtype=getattr(torch, p["x"].dtype.name))
+    with torch.no_grad():
+        lstm.weight_ih_l0.copy_(torch.from_numpy(p["Wx"].T))
+        lstm.weight_hh_l0.copy_(torch.from_numpy(p["Wh"].T))
+        lstm.bias_ih_l0.copy_(torch.from_numpy(p["b"]))
+        lstm.bias_hh_l0.zero_()
+    x, h0, c0 = (torch.from_numpy(p[k]).requires_grad_() for k in ("x", "h0", "c0"))
+    dhs = torch.from_numpy(p["dhs"])
+    leaves = (x, h0, c0, *lstm.parameters())
+
+    def run():
+        for leaf in leaves:
+            leaf.grad = None
+        hs, _ = lstm(x, (h0[None], c0[None]))
+        hs.backward(dhs)
+        grads = dict(x=x.grad, h0=h0.grad, c0=c0.grad, Wx=lstm.weight_ih_l0.grad.T,
+                     Wh=lstm.weight_hh_l0.grad.T, b=lstm.bias_ih_l0.grad)
+        return hs.detach().numpy(), {k: v.numpy() for k, v in grads.items()}
+
+    return run
+
+
+def largest_difference(a, b):
+    """max |a - b| / (1 + |b|) over the hidden states and every gradient."""
+    pairs = [(a[0], b[0])] + [(a[1][k], b[1][k]) for k in b[1]]
+    return max(float(np.max(np.abs(u - v) / (1 + np.abs(v)))) for u, v in pairs)
+
+
+def time_alternating(runs, repeats, warmup=3):
+    """Median seconds of each function in `runs` (name -> function of no arguments).
+
+    Every repetition runs all of them, in turns that alternate direction, so that any
+    slow spell of a shared machine falls on all of them alike.
+    """
+    names = list(runs)
+    for _ in range(warmup):
+        for name in names:
+            runs[name]()
+    seconds = {name: [] for name in names}
+    for r in range(repeats):
+        for name in names if r % 2 == 0 else reversed(names):
+            start = time.perf_counter()
+            runs[name]()
+            seconds[name].append(time.perf_counter() - start)
+    return {name: float(np.median(s)) for name, s in seconds.items()}
+
+
+def matmul_gflops(dtype, n=MATMUL_N, repeats=5):
+    """GFLOP/s of an (n, n) @ (n, n) product in NumPy and in torch: {"numpy":, "torch":}."""
+    import torch
+
+    a = np.random.default_rng(1).standard_normal((2, n, n)).astype(dtype)
+    ta = torch.from_numpy(a)
+    seconds = time_alternating({"numpy": lambda: a[0] @ a[1], "torch": lambda: ta[0] @ ta[1]},
+                               repeats, warmup=1)
+    return {k: 2 * n**3 / s / 1e9 for k, s in seconds.items()}
+
+
+def machine():
+    """What the numbers were measured on."""
+    import torch
+
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as f:
+            cpu = next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    blas = np.show_config(mode="dicts")["Build Dependencies"]["blas"]
+    info = dict(cpu=cpu, cores=os.cpu_count(), python=platform.python_version(),
+                numpy=np.__version__, numpy_blas=f"{blas['name']} {blas['version']}",
+                torch=torch.__version__, torch_threads=torch.get_num_threads(),
+                OPENBLAS_CORETYPE=os.environ.get("OPENBLAS_CORETYPE"))
+    try:  # threadpoolctl (a scikit-learn dependency) knows the BLAS threads and kernels in use
+        from threadpoolctl import threadpool_info
+
+        pool = next(p for p in threadpool_info() if p["user_api"] == "blas")
+        info.update(numpy_threads=pool["num_threads"], openblas_kernels=pool.get("architecture"))
+    except (ImportError, StopIteration):
+        pass
+    return info
+
+
+def benchmark(repeats):
+    """Run everything; return the results as a JSON-ready dict."""
+    flops = lstm_flops(**SIZES)
+    load_before = os.getloadavg()[0]
+    results = []
+    for dtype in DTYPES:
+        p = make_problem(dtype, **SIZES)
+        runs = {"numpy": numpy_pass(p), "torch": torch_pass(p)}
+        difference = largest_difference(runs["numpy"](), runs["torch"]())
+        if difference > (1e-4 if dtype == "float32" else 1e-10):
+            raise RuntimeError(f"NumPy and torch disagree in {dtype}: {difference:.3g}")
+        seconds = time_alternating(runs, repeats)
+        matmul = matmul_gflops(dtype)
+        results.append(dict(
+            dtype=dtype, numpy_ms=1e3 * seconds["numpy"], torch_ms=1e3 * seconds["torch"],
+            ratio=seconds["numpy"] / seconds["torch"],
+            numpy_gflops=flops / seconds["numpy"] / 1e9, torch_gflops=flops / seconds["torch"] / 1e9,
+            matmul_numpy_gflops=matmul["numpy"], matmul_torch_gflops=matmul["torch"],
+            largest_difference=difference))
+    # Other processes on the machine slow both sides, unevenly: the load average says how busy it was.
+    load = dict(before=load_before, after=os.getloadavg()[0])
+    return dict(benchmark="numpy", sizes=SIZES, flops=flops, flop_count=FLOP_COUNT,
+                matmul_size=MATMUL_N, repeats=repeats, date=time.strftime("%Y-%m-%d"),
+                machine=machine(), load_average=load, results=_rounded(results))
+
+
+def _rounded(value, digits=4):
+    """`value` with every float rounded to `digits` significant digits, for a readable JSON."""
+    if isinstance(value, float):
+        return float(f"{value:.{digits}g}")
+    if isinstance(value, dict):
+        return {k: _rounded(v, digits) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_rounded(v, digits) for v in value]
+    return value
+
+
+def markdown(report):
+    """The results as a Markdown table with a short header."""
+    s, m = report["sizes"], report["machine"]
+    lines = [
+        f"NumPy LSTM vs torch.nn.LSTM, forward + backward, B={s['B']} T={s['T']} I={s['I']} "
+        f"H={s['H']} ({report['flops'] / 1e9:.2f} GFLOP per pass), medians of "
+        f"{report['repeats']} alternating runs, {report['date']}.",
+        "",
+        f"Machine: {m['cpu']}, {m['cores']} cores; NumPy {m['numpy']} ({m['numpy_blas']}, "
+        f"{m.get('numpy_threads', '?')} threads), torch {m['torch']} ({m['torch_threads']} threads).",
+        "",
+        "| dtype | NumPy (ms) | torch (ms) | NumPy / torch | NumPy GFLOP/s | torch GFLOP/s "
+        f"| {report['matmul_size']}² matmul GFLOP/s (NumPy, torch) |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for r in report["results"]:
+        lines.append(f"| {r['dtype']} | {r['numpy_ms']:.1f} | {r['torch_ms']:.1f} | {r['ratio']:.2f} "
+                     f"| {r['numpy_gflops']:.0f} | {r['torch_gflops']:.0f} "
+                     f"| {r['matmul_numpy_gflops']:.0f}, {r['matmul_torch_gflops']:.0f} |")
+    lines += ["", f"FLOPs: {report['flop_count']}"]
+    return "\n".join(lines) + "\n"
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="python -m solutions.bench numpy",
+                                     description=__doc__.splitlines()[0])
+    parser.add_argument("--output", type=Path, default=DATA_DIR / "numpy_cpu.json",
+                        help="where to write the JSON; the Markdown table goes next to it (.md)")
+    parser.add_argument("--repeats", type=int, default=30, help="timed runs of each (default 30)")
+    args = parser.parse_args(argv)
+    if args.repeats < 1:
+        parser.error(f"--repeats must be at least 1; got {args.repeats}")
+    report = benchmark(args.repeats)
+    table = markdown(report)
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    args.output.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n")
+    args.output.with_suffix(".md").write_text(table)
+    print(table)
+    print(f"Wrote {args.output} and {args.output.with_suffix('.md')}")
+    return 0

@@ -1,0 +1,135 @@
+"""The learner's copy: no solutions and no tests, stubs as committed, and it runs."""
+
+import json
+import os
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbformat.v4 import new_code_cell, new_markdown_cell
+
+from autograde.course import is_exercise_cell, release, strip_solution_cells
+
+ROOT = Path(__file__).resolve().parent.parent
+SOLUTION_DIRECTIVES = ("{solution-start}", "{solution}", "{solution-end}")
+
+
+@pytest.fixture(scope="module")
+def course(tmp_path_factory):
+    out = tmp_path_factory.mktemp("course")
+    return out, release(out)
+
+
+def test_the_release_has_no_solutions_and_no_tests(course, tmp_path):
+    out, written = course
+    assert not (out / "solutions").exists() and not (out / "tests").exists()
+    assert not any(p.relative_to(out).parts[0] in ("solutions", "tests", ".ci") for p in written)
+    for name in ("autograde/__init__.py", "autograde/registry.py", "_config.yml", "_toc.yml",
+                 "README.md", "requirements.txt", "pyproject.toml"):
+        assert (out / name).is_file(), name
+    (tmp_path / "x").mkdir()
+    with pytest.raises(ValueError, match="not empty"):
+        release(tmp_path)
+
+
+def test_the_released_pyproject_installs_autograde_only(course):
+    out, _ = course
+    config = tomllib.loads((out / "pyproject.toml").read_text())
+    packages = config["tool"]["setuptools"]["packages"]
+    assert "autograde" in packages and all(p.split(".")[0] == "autograde" for p in packages)
+    assert "pytest" not in config.get("tool", {})  # it pointed at tests/
+
+
+@pytest.mark.parametrize("path", sorted((ROOT / "book").glob("*.ipynb")), ids=lambda p: p.name)
+def test_released_notebooks_keep_the_stubs_and_lose_the_solutions(course, path):
+    out, _ = course
+    book = nbformat.read(path, as_version=4).cells
+    released = nbformat.read(out / "book" / path.name, as_version=4).cells
+    text = "\n".join(c.source for c in released)
+    assert not any(d in text for d in SOLUTION_DIRECTIVES) and "../solutions/" not in text
+    # Every other cell is kept as it is, in order, exercise stubs included.
+    kept = [c for c in book if not any(d in c.source for d in SOLUTION_DIRECTIVES)]
+    assert [c.source for c in released] == [c.source for c in kept]
+    assert sum(map(is_exercise_cell, released)) == sum(map(is_exercise_cell, book))
+
+
+def test_strip_solution_cells_handles_split_dropdowns_and_prose_around_them():
+    cells = [
+        new_markdown_cell("Before.\n```{solution-start} ex-a\n:class: dropdown\n```\nThe idea."),
+        new_code_cell("answer = 42"),  # a code cell inside the dropdown
+        new_markdown_cell("```{solution-end}\n```\nAfter."),
+        new_markdown_cell("````{solution} ex-b\n:class: dropdown\n```python\nx = 1\n```\n````"),
+        new_markdown_cell("::::{solution} ex-c\n```{literalinclude} ../solutions/a.py\n```\n::::"),
+        new_markdown_cell("See:\n```{literalinclude} ../solutions/numpy_rnn.py\n:pyobject: f\n```"),
+        new_markdown_cell("```{literalinclude} data/example.py\n```"),
+        new_code_cell("check(a)"),
+    ]
+    kept = strip_solution_cells(cells)
+    assert [c.source for c in kept] == ["Before.", "After.", "See:",
+                                        "```{literalinclude} data/example.py\n```", "check(a)"]
+
+
+# Run in the kernel after the notebook: did anything import solutions, and could it?
+PROBE = """\
+import sys, autograde
+print("solutions imported:", any(m.split(".")[0] == "solutions" for m in sys.modules))
+print("autograde from:", autograde.__file__)
+try:
+    import solutions
+    print("import solutions: works")
+except ImportError:
+    print("import solutions: fails")
+"""
+# Executes a notebook with nbclient, in a process whose kernel cannot import solutions.
+RUNNER = """\
+import sys, nbformat
+from nbclient import NotebookClient
+path, probe, out = sys.argv[1:]
+nb = nbformat.read(path, as_version=4)
+nb.cells.append(nbformat.v4.new_code_cell(probe))
+NotebookClient(nb, timeout=300, kernel_name="python3",
+               resources={"metadata": {"path": sys.argv[1].rsplit("/", 1)[0]}}).execute()
+nbformat.write(nb, out)
+"""
+# On PYTHONPATH, in the runner and its kernel: `import solutions` fails, even though the
+# development install (`pip install -e .`) would otherwise find it in the repository.
+GUARD = """\
+import sys
+
+
+class NoSolutions:
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] == "solutions":
+            raise ModuleNotFoundError("the learner's copy has no solutions", name=name)
+
+
+sys.meta_path.insert(0, NoSolutions())
+"""
+
+
+@pytest.mark.early  # runs a notebook: start it first (tests/conftest.py)
+def test_a_released_notebook_runs_with_its_checks_without_solutions(course, tmp_path):
+    out, _ = course
+    notebook = next(p for p in sorted((out / "book").glob("*.ipynb"))
+                    if any(map(is_exercise_cell, nbformat.read(p, as_version=4).cells)))
+    (tmp_path / "guard").mkdir()
+    (tmp_path / "guard" / "sitecustomize.py").write_text(GUARD)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path / "guard"), str(out)])}
+    executed = tmp_path / "executed.ipynb"
+    result = subprocess.run([sys.executable, "-c", RUNNER, str(notebook), PROBE, str(executed)],
+                            cwd=out / "book", env=env, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-4000:]
+    cells = nbformat.read(executed, as_version=4).cells
+    printed = ["".join(o.get("text", "") for o in c.outputs)
+               for c in cells if c.cell_type == "code"]
+    assert printed[-1].splitlines() == ["solutions imported: False",
+                                        f"autograde from: {out / 'autograde' / '__init__.py'}",
+                                        "import solutions: fails"], printed[-1]
+    stubs = [i for i, c in enumerate(cells) if is_exercise_cell(c)]
+    for i in stubs:  # each stub's check cell says so, and the notebook ran on past it
+        text = "".join(o.get("text", "") for o in cells[i + 1].outputs)
+        assert "not implemented yet" in text, text
+    assert json.dumps(printed).count("Traceback") == 0
