@@ -12,14 +12,13 @@
   `autograde` only. No `solutions/`, no `tests/`.
 
 Both return the list of files they wrote and refuse to write into a folder that
-already holds something. Importing this module imports nothing heavy; `solve` imports
-the solution modules, `nbformat` is imported when a notebook is read.
+already holds something. Nothing heavy is imported: `solve` reads the solutions'
+source files without running them, and `nbformat` is imported when a notebook is read.
 """
 
 import ast
 import functools
-import importlib
-import inspect
+import importlib.util
 import re
 import shutil
 import sys
@@ -192,12 +191,15 @@ class _Module:
 
     def __init__(self, name):
         self.name = name
+        # The source file only: running the module would import torch or TensorFlow.
         try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as e:
-            raise RuntimeError(f"solve needs {name}, from the course's full repository "
-                               f"(a learner's copy has no solutions): {e}") from e
-        self.lines = inspect.getsource(module).splitlines()
+            spec = importlib.util.find_spec(name)
+        except ModuleNotFoundError:
+            spec = None
+        if spec is None or not spec.has_location:
+            raise RuntimeError(f"solve needs the module {name}, from the course's full "
+                               f"repository (a learner's copy has no solutions)")
+        self.lines = Path(spec.origin).read_text().splitlines()
         self.binder = {}  # name -> the top-level statement that binds it
         for stmt in ast.parse("\n".join(self.lines)).body:
             for bound in _bound_names(stmt):

@@ -20,6 +20,7 @@ bounded length.
 """
 
 import hashlib
+import re
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -59,36 +60,50 @@ def grade(path, limits=None, only=None, parallel=2, inline=False):
         ids = [id for id, ex in everything.items() if ex.chapter == path.name or id in defined]
     else:
         ids = list(everything)
-    locations = notebook.locate(notebooks, ids, chapters)
+    locations = notebook.locate(notebooks, ids, chapters, untagged_anywhere=path.is_file())
     notes = [note for nb in notebooks for note in nb.notes]
     notes += [f"{nb.name} {nb.error}" for nb in notebooks if nb.error]
     if not notebooks:
         notes.append(f"no notebook (.ipynb) found in {path.name}")
 
-    graded, jobs = {}, {}  # id -> entry; notebook -> {id: (exercise, location, cases)}
+    graded, jobs = {}, {}  # id -> report entry; notebook -> {id: (exercise, location)}
     for id in ids:
         exercise, location = everything[id], locations.get(id)
         refusal = _refusal(exercise, location, notebooks)
         if refusal:
             graded[id] = refusal
-            continue
-        try:
-            cases = exercise.make_cases(np.random.default_rng(seed(id, location.cell.source)))
-        except Exception as e:  # a bug in the checks, not in the submission
-            graded[id] = _entry(exercise, location, "error", 0.0,
-                                f"the grader could not prepare its checks ({type(e).__name__}: "
-                                f"{clean(e)}); please report this", [])
-            continue
-        jobs.setdefault(location.notebook.name, {})[id] = (exercise, location, cases)
+        else:
+            jobs.setdefault(location.notebook.name, {})[id] = (exercise, location)
 
-    facts = {}
+    # The sandboxes start on the notebooks' first cells while the cases (and their
+    # expected outputs) are computed here, in book order; each child waits for an
+    # exercise's inputs only when it gets to it.
+    inputs, cases = sandbox.Inputs(), {}
+    sandbox.warm_up({_kind(job) for job in jobs.values()})
     with ThreadPoolExecutor(max_workers=max(1, parallel)) as pool:
-        runs = {name: pool.submit(_run, job, limits, inline) for name, job in jobs.items()}
+        runs = {name: pool.submit(_run, job, limits, inputs, inline) for name, job in jobs.items()}
+        try:
+            for job in jobs.values():
+                for id, (exercise, location) in job.items():
+                    cases[id] = _cases(exercise, location)
+                    inputs.put(id, [c.inputs for c in cases[id]] if isinstance(cases[id], list)
+                               else [])
+        finally:
+            for job in jobs.values():
+                for id in job:
+                    if inputs.get(id) is None:
+                        inputs.put(id, [])
+        facts = {}
         for name, job in jobs.items():
             run = runs[name].result()
             facts = facts or run.facts
-            for id, (exercise, location, cases) in job.items():
-                graded[id] = _score(exercise, location, cases, run)
+            for id, (exercise, location) in job.items():
+                if isinstance(cases[id], list):
+                    graded[id] = _score(exercise, location, cases[id], run)
+                else:  # a bug in the checks, not in the submission
+                    graded[id] = entry(exercise, location, "error", 0.0,
+                                       f"the grader could not prepare its checks ({cases[id]}); "
+                                       f"please report this", [])
     entries = [graded[id] for id in ids]
     score = sum(e["points"] for e in entries)
     max_score = sum(e["max_points"] for e in entries)
@@ -111,35 +126,43 @@ def seed(id, source):
     return int.from_bytes(hashlib.sha256(f"{id}\0{source}".encode()).digest()[:8], "little")
 
 
+def _cases(exercise, location):
+    """The exercise's cases, drawn with an rng seeded from its cell; or what went wrong."""
+    try:
+        return exercise.make_cases(np.random.default_rng(seed(exercise.id, location.cell.source)))
+    except Exception as e:
+        return f"{type(e).__name__}: {clean(e)}"
+
+
 def _refusal(exercise, location, notebooks):
     """The entry of an exercise that will not run (missing, bad syntax, framework LSTM)."""
     if location is None:
         unreadable = [nb for nb in notebooks if Path(nb.name).name == exercise.chapter and nb.error]
         why = f"; {unreadable[0].name} {unreadable[0].error}" if unreadable else ""
-        return _entry(exercise, None, "missing", 0.0,
+        return entry(exercise, None, "missing", 0.0,
                       f"not found: no code cell defines {exercise.id} (it belongs in "
                       f"{exercise.chapter}, in a cell tagged `exercise`){why}", [])
     cell = location.cell
     if cell.syntax_error:
-        return _entry(exercise, location, "error", 0.0,
+        return entry(exercise, location, "error", 0.0,
                       f"cell {cell.index + 1} of {location.notebook.name} has a syntax error: "
                       f"{clean(cell.syntax_error)}", [])
     if exercise.from_scratch:
         context = [c.source for c in location.notebook.cells if c.index < cell.index]
         uses = notebook.framework_rnn_uses(cell.source, context)
         if uses:
-            return _entry(exercise, location, "forbidden", 0.0,
+            return entry(exercise, location, "forbidden", 0.0,
                           f"{exercise.id} must be written from scratch, but its cell uses "
                           f"{', '.join(uses[:3])}: build it from matrix products and "
                           f"activations instead", [])
     return None
 
 
-def _run(job, limits, inline):
-    """Run one notebook's exercises (job: id -> (exercise, location, cases))."""
+def _run(job, limits, inputs, inline):
+    """Run one notebook's exercises (job: id -> (exercise, location)) in a sandbox."""
     nb = next(iter(job.values()))[1].notebook
     graded_cells = {}
-    for id, (_, location, _) in job.items():
+    for id, (_, location) in job.items():
         graded_cells.setdefault(location.cell.index, []).append(id)
     last = max(graded_cells)
     cells = []
@@ -152,10 +175,21 @@ def _run(job, limits, inline):
         for id in graded_cells.get(c.index, [None]):
             cells.append({"index": c.index, "code": code, "exercise": id})
     exercises = {id: {"module": exercise.make_cases.__module__,
-                      "from_scratch": exercise.from_scratch,
-                      "inputs": [case.inputs for case in cases]}
-                 for id, (exercise, _, cases) in job.items()}
-    return sandbox.run_notebook(cells, exercises, limits, inline=inline)
+                      "from_scratch": exercise.from_scratch}
+                 for id, (exercise, _) in job.items()}
+    return sandbox.run_notebook(cells, exercises, limits, inputs, inline=inline,
+                                kind=_kind(job))
+
+
+_USES_TF = re.compile(r"\b(tensorflow|import_tf|tfcompat|tf_keras)\b")
+
+
+def _kind(job):
+    """Which zygote the notebook's sandbox forks from: "tf" if it uses TensorFlow."""
+    nb = next(iter(job.values()))[1].notebook
+    last = max(location.cell.index for _, location in job.values())
+    uses_tf = any(_USES_TF.search(c.source) for c in nb.cells if c.index <= last)
+    return "tf" if uses_tf else "base"
 
 
 def _score(exercise, location, cases, run):
@@ -164,20 +198,20 @@ def _score(exercise, location, cases, run):
     notes = list(location.notes) + _context_notes(location, run)
     done = run.exercises.get(id)
     if run.error:
-        return _entry(exercise, location, "error", 0.0,
+        return entry(exercise, location, "error", 0.0,
                       f"the grader's sandbox failed to start: {clean(run.error, 500)}", [], notes)
     if done is None:
-        return _entry(exercise, location, "error", 0.0, "it was not run (the notebook's "
+        return entry(exercise, location, "error", 0.0, "it was not run (the notebook's "
                       "earlier code stopped the sandbox)", [], notes)
     stopped = _ending(done)
     if done.cell is None:
-        return _entry(exercise, location, "error", 0.0,
+        return entry(exercise, location, "error", 0.0,
                       f"its cell did not finish: {stopped}", [], notes)
     if done.cell.get("ok") is not True:
-        return _entry(exercise, location, "error", 0.0,
+        return entry(exercise, location, "error", 0.0,
                       f"its cell raised {_exception(done.cell.get('error'))}", [], notes)
     if done.cell.get("defined") is not True:
-        return _entry(exercise, location, "error", 0.0,
+        return entry(exercise, location, "error", 0.0,
                       f"its cell ran but did not define {id}", [], notes)
     results, stub, forbidden, crashed = [], False, None, False
     for case, outcome in zip(cases, done.cases):
@@ -208,12 +242,12 @@ def _score(exercise, location, cases, run):
             message = f"returned something the grader cannot receive ({clean(error.get('message'))})"
         results.append(Result(case.label, False, message))
     if forbidden:
-        return _entry(exercise, location, "forbidden", 0.0,
+        return entry(exercise, location, "forbidden", 0.0,
                       f"{id} must be written from scratch: {forbidden}", [], notes)
     report = Report(exercise, results, stub=stub)
     checks = [{"label": r.label, "passed": r.passed, "message": r.message} for r in results]
     if stub:
-        return _entry(exercise, location, "not implemented", 0.0,
+        return entry(exercise, location, "not implemented", 0.0,
                       "not implemented yet (replace the `raise NotImplementedError`)", [], notes)
     passed = sum(r.passed for r in results)
     if report.passed:
@@ -222,7 +256,7 @@ def _score(exercise, location, cases, run):
         first = next(r for r in results if not r.passed)
         verdict = "partial" if passed else "failed"
         feedback = f"{passed} of {len(results)} checks passed; {first.label}: {first.message}"
-    return _entry(exercise, location, verdict, report.score, feedback, checks, notes)
+    return entry(exercise, location, verdict, report.score, feedback, checks, notes)
 
 
 def _ending(done):
@@ -261,7 +295,7 @@ def _exception(error):
     return text
 
 
-def _entry(exercise, location, verdict, points, feedback, checks, notes=None):
+def entry(exercise, location, verdict, points, feedback, checks, notes=None):
     notes = list(location.notes if location and notes is None else notes or [])
     return {
         "id": exercise.id,

@@ -147,11 +147,14 @@ def _names_by_pattern(code):
     return [a or b for a, b in _DEFINES.findall(code)]
 
 
-def locate(notebooks, exercise_ids, chapters):
+def locate(notebooks, exercise_ids, chapters, untagged_anywhere=False):
     """Where each exercise is defined: {id: Location}; ids defined nowhere are left out.
 
     chapters: id -> the notebook file name the exercise belongs to, preferred when
-    several notebooks define it.
+              several notebooks define it.
+    An untagged cell counts only in the exercise's own chapter notebook (another
+    chapter may well use the name for something else), or anywhere when
+    `untagged_anywhere` (a single notebook is graded).
     """
     found = {}
     for id in exercise_ids:
@@ -159,6 +162,8 @@ def locate(notebooks, exercise_ids, chapters):
         for nb in notebooks:
             tagged = [c for c in nb.cells if c.tagged and id in c.names]
             untagged = [c for c in nb.cells if not c.tagged and id in c.names]
+            if not (untagged_anywhere or Path(nb.name).name == chapters.get(id)):
+                untagged = []
             if tagged or untagged:
                 candidates.append((nb, tagged, untagged))
         if not candidates:

@@ -15,6 +15,7 @@ TRACKS = [
     "autograde.checks.tf1_lstm",
     "autograde.checks.training",
     "autograde.checks.torch_lstm",
+    "autograde.checks.gpu",
 ]
 
 _EXERCISES: dict = {}

@@ -90,23 +90,47 @@ class NotebookRun:
     error: str = ""  # the sandbox could not start
 
 
-def run_notebook(cells, exercises, limits, inline=False):
+class Inputs:
+    """The cases' inputs, handed over by the grader while the sandboxes already run.
+
+    The grader computes each exercise's cases (and their expected outputs) while the
+    notebooks' children start up and run their first cells; a child waits for an
+    exercise's inputs only when it gets to that exercise.
+    """
+
+    def __init__(self):
+        self._inputs, self._lock = {}, threading.Lock()
+
+    def put(self, id, inputs):
+        """The inputs of each case of exercise `id` (a list; empty if it has none)."""
+        with self._lock:
+            self._inputs[id] = list(inputs)
+
+    def get(self, id):
+        """The list given to `put`, or None if it has not been given yet."""
+        with self._lock:
+            return self._inputs.get(id)
+
+
+def run_notebook(cells, exercises, limits, inputs, inline=False, kind="base"):
     """Run `cells` in a sandbox and the checks of `exercises`.
 
     cells:     [{"index": i, "code": str, "exercise": id or None}], in notebook order.
-    exercises: id -> {"module": str, "from_scratch": bool, "inputs": [inputs per case]}.
+    exercises: id -> {"module": str, "from_scratch": bool}.
+    inputs:    an `Inputs`, where the cases of every exercise arrive (or have arrived).
     inline:    run every exercise in the child itself instead of a forked grandchild
                (what happens anyway once TensorFlow is loaded); for tests.
+    kind:      what the child should have imported already: "base" (numpy, matplotlib,
+               torch), "tf" (and TensorFlow), or None for a fresh interpreter.
     Returns a NotebookRun.
     """
     result = NotebookRun()
     base = Path(tempfile.mkdtemp(prefix="autograde-"))
     try:
         os.chmod(base, 0o711)  # the sandbox user may enter, not list
-        for id, spec in exercises.items():
-            for i, inputs in enumerate(spec["inputs"]):
-                wire.write(base / "in" / id / str(i), inputs, inputs=True)
-        _make_readable(base / "in")
+        (base / "in").mkdir()
+        os.chmod(base / "in", 0o755)
+        feed = _Feed(base / "in", exercises, inputs)
         cells = [dict(c) for c in cells]
         steps = len(cells) + len(exercises)
         budget = time.monotonic() + limits.startup * 2 + limits.timeout * (steps + 2) * 1.5
@@ -117,7 +141,8 @@ def run_notebook(cells, exercises, limits, inline=False):
             for c in cells:
                 if c.get("exercise") and c["exercise"] not in pending:
                     c["exercise"] = None  # graded already: now only context
-            outcome = _attempt(base, attempt, cells, exercises, limits, inline, budget)
+            outcome = _attempt(base, attempt, cells, exercises, limits, inline, budget, feed,
+                               kind)
             result.facts = outcome.facts or result.facts
             result.exercises.update(outcome.exercises)
             result.cell_errors.update(outcome.cell_errors)
@@ -129,7 +154,7 @@ def run_notebook(cells, exercises, limits, inline=False):
             kind, key = outcome.step
             if kind == "exercise":
                 run = outcome.exercises.get(key) or _read_exercise(
-                    outcome.outdir, key, len(exercises[key]["inputs"]), outcome.reason)
+                    outcome.outdir, key, feed.count(key), outcome.reason)
                 run.ended = outcome.reason
                 result.exercises[key] = run
                 if run.cell is None:  # it died running the cell itself: leave the cell out
@@ -146,12 +171,43 @@ def run_notebook(cells, exercises, limits, inline=False):
         for c in cells:
             id = c.get("exercise")
             if id and id not in result.exercises:
-                result.exercises[id] = ExerciseRun(None, [None] * len(exercises[id]["inputs"]),
+                result.exercises[id] = ExerciseRun(None, [None] * feed.count(id),
                                                    "the notebook's code ran past the grader's "
                                                    "time budget before this exercise")
     finally:
         shutil.rmtree(base, ignore_errors=True)
     return result
+
+
+class _Feed:
+    """Writes each exercise's inputs into the sandbox's in/ folder as they arrive."""
+
+    def __init__(self, folder, exercises, inputs):
+        self.folder, self.inputs = folder, inputs
+        self.waiting = set(exercises)
+
+    def deliver(self):
+        """Write what has arrived; return the ids whose inputs are now there."""
+        for id in sorted(self.waiting):
+            cases = self.inputs.get(id)
+            if cases is None:
+                continue
+            for i, value in enumerate(cases):
+                wire.write(self.folder / id / str(i), value, inputs=True)
+            (self.folder / id).mkdir(exist_ok=True)
+            _make_readable(self.folder / id)
+            temporary = self.folder / id / ".READY"
+            temporary.write_text(json.dumps({"cases": len(cases)}))
+            temporary.chmod(0o644)
+            temporary.rename(self.folder / id / "READY")  # atomic: the child sees all or nothing
+            self.waiting.discard(id)
+
+    def ready(self, id):
+        return id not in self.waiting
+
+    def count(self, id):
+        cases = self.inputs.get(id)
+        return len(cases) if cases is not None else 0
 
 
 def _cell_of(cells, id):
@@ -171,7 +227,7 @@ class _Outcome:
     last_cell: int | None = None  # the index of the last cell that finished
 
 
-def _attempt(base, attempt, cells, exercises, limits, inline, budget):
+def _attempt(base, attempt, cells, exercises, limits, inline, budget, feed, kind):
     """Start one child for `cells` and follow it until it is done, dies or overruns."""
     outdir, workdir = base / f"out{attempt}", base / f"work{attempt}"
     outcome = _Outcome(outdir=outdir)
@@ -185,8 +241,7 @@ def _attempt(base, attempt, cells, exercises, limits, inline, budget):
             "workdir": str(workdir), "outdir": str(outdir), "indir": str(base / "in"),
             "timeout": limits.timeout, "inline": inline, "kill_all_mine": uid is not None,
             "cells": cells,
-            "exercises": {id: {"module": spec["module"], "from_scratch": spec["from_scratch"],
-                               "cases": len(spec["inputs"])}
+            "exercises": {id: {"module": spec["module"], "from_scratch": spec["from_scratch"]}
                           for id, spec in exercises.items() if id in graded},
             "sandbox": {"uid": uid, "gid": uid, "expose": _hidden_folders(uid),
                         "stage": str(base / f"stage{attempt}"),
@@ -198,16 +253,13 @@ def _attempt(base, attempt, cells, exercises, limits, inline, budget):
         ev_r, ev_w = os.pipe()
         out_r, out_w = os.pipe()
         try:
-            proc = subprocess.Popen(
-                [sys.executable, "-s", "-c", BOOTSTRAP, str(ROOT), str(job_file), str(ev_w)],
-                stdin=subprocess.DEVNULL, stdout=out_w, stderr=out_w, pass_fds=[ev_w],
-                cwd=base, env=_environment(workdir), start_new_session=True)
+            proc = _start(kind, job_file, ev_w, out_w, workdir, base)
         finally:
             os.close(ev_w)
             os.close(out_w)
         drain = _Drain(out_r, limits.output_mb * 2**20, proc.pid)
         try:
-            _follow(proc, ev_r, drain, job, limits, outcome, budget)
+            _follow(proc, ev_r, drain, job, limits, outcome, budget, feed)
         finally:
             os.close(ev_r)
             _kill_group(proc.pid)
@@ -215,24 +267,29 @@ def _attempt(base, attempt, cells, exercises, limits, inline, budget):
                 _kill_user(uid)
             else:
                 _kill_session(proc.pid)
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                pass
+            proc.wait(timeout=10)
             drain.join()
+            _LIVE.discard(proc.pid)
         if outcome.step[0] == "startup" and not outcome.finished:
             outcome.startup_error = (outcome.reason + ". " + drain.head.decode(
                 errors="replace").strip()[-2000:]).strip()
     return outcome
 
 
-def _follow(proc, ev_r, drain, job, limits, outcome, budget):
+def _follow(proc, ev_r, drain, job, limits, outcome, budget, feed):
     """Read the child's events until it is done; on a hang, crash or overrun, stop it."""
     steps = _Steps(job["cells"])
     deadline = time.monotonic() + limits.startup
+    waiting = None  # the exercise whose inputs the child waits for (its clock is stopped)
     buffer = b""
     while True:
+        feed.deliver()
         now = time.monotonic()
+        if waiting is not None:
+            if not feed.ready(waiting):
+                deadline = now + limits.timeout
+            else:
+                waiting = None
         if drain.exceeded:
             outcome.reason = (f"printed more than {limits.output_mb:g} MB (the output limit); "
                               f"it was stopped")
@@ -268,6 +325,9 @@ def _follow(proc, ev_r, drain, job, limits, outcome, budget):
             if kind == "done" and steps.finished():
                 outcome.finished = True
                 return
+            if kind == "wait" and steps.next_exercise() == event.get("id"):
+                waiting = event["id"]
+                continue
             step = steps.advance(event)
             if step is None:
                 continue  # out of order: a cell of the submission may write here too
@@ -282,7 +342,7 @@ def _follow(proc, ev_r, drain, job, limits, outcome, budget):
                 how = event.get("how")
                 code = event.get("code")
                 outcome.exercises[key] = _read_exercise(
-                    Path(job["outdir"]), key, job["exercises"][key]["cases"],
+                    Path(job["outdir"]), key, feed.count(key),
                     how if how in ("exited", "signal", "timeout", "inline") else "exited",
                     code if isinstance(code, int) else None)
             else:
@@ -335,6 +395,13 @@ class _Steps:
             return seen
         return None
 
+    def next_exercise(self):
+        """The exercise whose start is expected next, if any."""
+        for pos, phase in ((self.pos, "idle"), (self.pos + 1, "after_exercise")):
+            if self.phase == phase and pos < len(self.cells):
+                return self.cells[pos].get("exercise")
+        return None
+
     def finished(self):
         return (self.phase == "idle" and self.pos == len(self.cells)) or (
             self.phase == "after_exercise" and self.pos == len(self.cells) - 1)
@@ -342,9 +409,8 @@ class _Steps:
 
 def _death(proc, drain, limits):
     """Why the child's event pipe closed: how it ended."""
-    try:
-        code = proc.wait(timeout=5)
-    except subprocess.TimeoutExpired:
+    code = proc.wait(timeout=5)
+    if code is None:
         return "closed the grader's channel and kept running"
     if drain.exceeded:
         return f"printed more than {limits.output_mb:g} MB (the output limit); it was stopped"
@@ -383,6 +449,146 @@ def _read_exercise(outdir, id, n_cases, ended, code=None):
     cases = [value(str(i)) if cell else None for i in range(n_cases)]
     cases = [c if isinstance(c, dict) else None for c in cases]
     return ExerciseRun(cell, cases, ended, code)
+
+
+# ---------------------------------------------------------------------------------------
+# Starting the child: forked from a zygote that has the libraries imported, or fresh
+
+
+def _start(kind, job_file, ev_w, out_w, workdir, base):
+    """Start a runner for `job_file`; it reports on ev_w and prints to out_w."""
+    zygote = _zygote(kind) if kind else None
+    if zygote is not None:
+        child = zygote.spawn(job_file, ev_w, out_w, _environment(workdir), base)
+        if child is not None:
+            return child
+    proc = subprocess.Popen(
+        [sys.executable, "-s", "-c", BOOTSTRAP, str(ROOT), str(job_file), str(ev_w)],
+        stdin=subprocess.DEVNULL, stdout=out_w, stderr=out_w, pass_fds=[ev_w],
+        cwd=base, env=_environment(workdir), start_new_session=True)
+    _LIVE.add(proc.pid)
+    return _Popened(proc)
+
+
+class _Popened:
+    def __init__(self, proc):
+        self.proc, self.pid = proc, proc.pid
+
+    def wait(self, timeout):
+        """The exit code (negative: killed by that signal), or None if still running."""
+        try:
+            return self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            return None
+        finally:
+            if self.proc.returncode is not None:
+                _LIVE.discard(self.pid)
+
+
+class _Forked:
+    def __init__(self, zygote, pid):
+        self.zygote, self.pid = zygote, pid
+
+    def wait(self, timeout):
+        return self.zygote.wait(self.pid, timeout)
+
+
+ZYGOTE_BOOTSTRAP = ("import sys; sys.path.insert(0, sys.argv[1]); from autograde._runner import "
+                    "zygote; zygote(int(sys.argv[2]), sys.argv[3])")
+_zygotes, _zygotes_lock = {}, threading.Lock()
+
+
+def _zygote(kind):
+    """The running zygote of this kind (started on first use), or None if it cannot run."""
+    with _zygotes_lock:
+        zygote = _zygotes.get(kind)
+        if zygote is None or not zygote.alive():
+            try:
+                zygote = _zygotes[kind] = _Zygote(kind)
+            except OSError:
+                return None
+        return zygote
+
+
+def warm_up(kinds):
+    """Start the zygotes of these kinds now, so their imports overlap other work."""
+    for kind in kinds:
+        if kind:
+            _zygote(kind)
+
+
+class _Zygote:
+    """A process that imports numpy, torch, ... once and forks a runner per notebook.
+
+    It runs only the grader's code (`autograde._runner.zygote`), as the grader's user;
+    each forked runner enters its sandbox before running any submission code. Requests
+    and answers go over a SOCK_SEQPACKET socket; the runner's pipes are passed with it.
+    """
+
+    def __init__(self, kind):
+        import socket
+
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        env = {k: v for k, v in _environment(Path(tempfile.gettempdir())).items()
+               if k not in ("HOME", "TMPDIR", "MPLCONFIGDIR")}
+        env.update(HOME=tempfile.gettempdir(), MPLCONFIGDIR=tempfile.mkdtemp(prefix="autograde-mpl-"))
+        self.proc = subprocess.Popen(
+            [sys.executable, "-s", "-c", ZYGOTE_BOOTSTRAP, str(ROOT), str(theirs.fileno()), kind],
+            pass_fds=[theirs.fileno()], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL, env=env, start_new_session=True)
+        theirs.close()
+        _LIVE.add(self.proc.pid)
+        self.sock, self.kind = ours, kind
+        self.request_lock, self.changed = threading.Lock(), threading.Condition()
+        self.exits, self.replies, self.ready, self.dead = {}, [], False, False
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def alive(self):
+        return not self.dead and self.proc.poll() is None
+
+    def _read(self):
+        while True:
+            try:
+                message = self.sock.recv(1 << 16)
+            except OSError:
+                message = b""
+            with self.changed:
+                if not message:
+                    self.dead = True
+                    self.changed.notify_all()
+                    return
+                reply = json.loads(message)
+                if "exit" in reply:
+                    self.exits[reply["exit"]] = os.waitstatus_to_exitcode(reply["status"])
+                elif "pid" in reply:
+                    self.replies.append(reply["pid"])
+                else:
+                    self.ready = True
+                self.changed.notify_all()
+
+    def spawn(self, job_file, ev_w, out_w, env, cwd):
+        """Fork a runner for `job_file`: a _Forked, or None if the zygote is gone."""
+        import socket
+
+        with self.request_lock:
+            request = json.dumps({"job": str(job_file), "env": env, "cwd": str(cwd)}).encode()
+            try:
+                socket.send_fds(self.sock, [request], [ev_w, out_w])
+            except OSError:
+                return None
+            with self.changed:
+                self.changed.wait_for(lambda: self.replies or self.dead, timeout=300)
+                if not self.replies:
+                    return None
+                return _Forked(self, self.replies.pop(0))
+
+    def wait(self, pid, timeout):
+        """The runner's exit code (negative: its signal), or None if it still runs."""
+        with self.changed:
+            self.changed.wait_for(lambda: pid in self.exits or self.dead, timeout=timeout)
+            if pid in self.exits:
+                return self.exits.pop(pid)
+            return -signal.SIGKILL if self.dead else None
 
 
 # ---------------------------------------------------------------------------------------
@@ -572,11 +778,26 @@ def _processes_of(uid):
     return pids
 
 
+_LIVE = set()  # pids of the children started by run_notebook that are still running
+_subreaper = False
+
+
+def become_subreaper():
+    """Make this process the one orphaned sandbox processes are given to (not init), so
+    that, without root, the grader can still find and kill what a submission left behind.
+    For the command line's process only: it then kills such orphans after each notebook."""
+    global _subreaper
+    import ctypes
+
+    PR_SET_CHILD_SUBREAPER = 36
+    _subreaper = ctypes.CDLL(None).prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0
+
+
 def _kill_session(sid):
-    """Without root: kill the processes of the child's session (and what it forked off
-    into new sessions, as far as the parent links show)."""
+    """Without root: kill the processes of the child's session, what they forked off into
+    new sessions (as far as the parent links show) and, for a subreaper, the orphans."""
     for _ in range(20):
-        victims = _session_members(sid)
+        victims = _session_members(sid) + (_orphans() if _subreaper else [])
         if not victims:
             return
         for pid in victims:
@@ -607,3 +828,26 @@ def _session_members(sid):
                 grown = True
     members.discard(os.getpid())
     return sorted(members)
+
+
+def _orphans():
+    """Children of this process that it did not start (sandbox processes whose parent died)."""
+    me, mine = os.getpid(), []
+    for pid in os.listdir("/proc"):
+        if pid.isdigit() and int(pid) not in _LIVE:
+            try:
+                with open(f"/proc/{pid}/stat") as f:
+                    state, ppid = f.read().rsplit(")", 1)[1].split()[:2]
+            except (OSError, IndexError, ValueError):
+                continue
+            if int(ppid) != me:
+                continue
+            try:
+                if state == "Z":
+                    os.waitpid(int(pid), os.WNOHANG)
+                else:
+                    os.kill(int(pid), signal.SIGKILL)
+                    mine.append(int(pid))
+            except OSError:
+                pass
+    return mine

@@ -76,6 +76,27 @@ def hoisted_loop(cell, x, h0, c0, w_ih, w_hh, b_ih, b_hh):
     return torch.stack(out), (h, c)
 
 
+def fused_cell_backward(z, c, dh_next, dc_next):
+    """The backward of the cell's pointwise part: what a fused cell kernel computes.
+
+    Inputs:  z (B, 4H), the gates' pre-activations (blocks i, f, g, o); c (B, H), the
+             cell state before the step; dh_next, dc_next (B, H), the gradients of the
+             loss with respect to h_next and c_next.
+    Returns: (dz, dc): dz (B, 4H), the gradient of z; dc (B, H), that of c.
+    The gates are recomputed from z (one pass over memory, no stored activations).
+    """
+    zi, zf, zg, zo = z.chunk(4, 1)
+    i, f, g, o = torch.sigmoid(zi), torch.sigmoid(zf), torch.tanh(zg), torch.sigmoid(zo)
+    tanh_c = torch.tanh(f * c + i * g)
+    # c_next reaches the loss directly (dc_next) and through h_next = o * tanh(c_next).
+    dc_total = dc_next + dh_next * o * (1 - tanh_c**2)
+    dz = torch.cat([dc_total * g * i * (1 - i),    # i: sigmoid' = i (1 - i)
+                    dc_total * c * f * (1 - f),    # f
+                    dc_total * i * (1 - g**2),     # g: tanh' = 1 - g^2
+                    dh_next * tanh_c * o * (1 - o)], dim=1)  # o
+    return dz, dc_total * f
+
+
 def naive_layer(x, h0, c0, w_ih, w_hh, b_ih, b_hh):
     """One layer as NaiveLSTM computes it, on this layer's weights cut into gate blocks.
 
@@ -182,7 +203,9 @@ def compiled_cell():
     into one kernel.
     """
     if "cell" not in _COMPILED:
-        _COMPILED["cell"] = torch.compile(fused_lstm_cell)
+        # dynamic=True: one compiled cell for every batch and hidden size (a new size
+        # would otherwise cost a recompile; the sizes only enter the kernels' bounds).
+        _COMPILED["cell"] = torch.compile(fused_lstm_cell, dynamic=True)
     return _COMPILED["cell"]
 
 

@@ -30,7 +30,8 @@ def softmax_cross_entropy(logits, y):
     B, C = logits.shape
     y = np.asarray(y)
     if y.shape != (B,) or not np.issubdtype(y.dtype, np.integer):
-        raise ValueError(f"y must be integer labels of shape (B,) = ({B},); got {y.dtype} {y.shape}")
+        raise ValueError(f"y must be integer labels of shape (B,) = ({B},); "
+                         f"got {y.dtype} of shape {y.shape}")
     # Subtracting the row maximum changes nothing mathematically and keeps exp() finite.
     shifted = logits - logits.max(axis=1, keepdims=True)
     log_probs = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))

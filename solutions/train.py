@@ -122,9 +122,15 @@ def adding_data(T, n_train=10_000, n_test=1_000, seed=0):
     return {"x": x, "y": y, "x_test": x_test, "y_test": y_test}
 
 
-def as_tensors(data):
-    """The same dict with every NumPy array turned into a torch tensor (no copy)."""
-    return {k: torch.from_numpy(v) if isinstance(v, np.ndarray) else v for k, v in data.items()}
+def as_tensors(data, dtype=torch.float32):
+    """The same dict with every NumPy array turned into a torch tensor, floats in `dtype`."""
+    out = {}
+    for name, value in data.items():
+        if isinstance(value, np.ndarray):
+            value = torch.from_numpy(value)
+            value = value.to(dtype) if value.is_floating_point() else value
+        out[name] = value
+    return out
 
 
 # ----------------------------------------------------------------------------- model
@@ -160,27 +166,36 @@ class SequenceModel(nn.Module):
 
 
 def rnn_model(kind, input_size, hidden_size, num_outputs, num_layers=1, dropout=0.0,
-              impl="scratch", learned_init=False, seed=0):
+              impl="scratch", learned_init=False, forget_bias=0.0, dtype=torch.float32, seed=0):
     """A SequenceModel around an LSTM (kind="lstm") or a tanh RNN (kind="rnn").
 
     impl picks the LSTM (see `lstm`). learned_init: the LSTM learns its initial state
     (solutions.torch_lstm.LearnableInitLSTM; it starts at zero, so the model is the same
-    as without it until training moves it). The parameters are drawn after
-    torch.manual_seed(seed), so two calls with the same arguments build the same model.
+    as without it until training moves it). forget_bias is added to the LSTM's forget-gate
+    biases after PyTorch's initialisation (0: PyTorch's default; 1 makes the forget gate
+    start mostly open, sigmoid(1) = 0.73). The parameters are drawn after
+    torch.manual_seed(seed), so two calls with the same arguments build the same model,
+    then converted to `dtype`.
     """
     torch.manual_seed(seed)
     if kind == "lstm":
         rnn = lstm(input_size, hidden_size, num_layers, dropout, impl)
+        with torch.no_grad():
+            for name, p in rnn.named_parameters():
+                if name.startswith("bias_ih"):  # the blocks are i, f, g, o: f is the second
+                    p[hidden_size:2 * hidden_size] += forget_bias
         if learned_init:
             from solutions.torch_lstm import LearnableInitLSTM
 
             rnn = LearnableInitLSTM(rnn)
     elif kind == "rnn":
+        if forget_bias:
+            raise ValueError("an RNN has no forget gate; use forget_bias=0")
         rnn = nn.RNN(input_size, hidden_size, num_layers=num_layers, dropout=dropout,
                      batch_first=True)
     else:
         raise ValueError(f"kind must be 'lstm' or 'rnn'; got {kind!r}")
-    return SequenceModel(rnn, hidden_size, num_outputs)
+    return SequenceModel(rnn, hidden_size, num_outputs).to(dtype)
 
 
 def count_parameters(model):
@@ -265,8 +280,9 @@ def fit(model, data, *, epochs, lr, batch_size, max_norm, seed=0, loss_fn=F.cros
 # ----------------------------------------------------------------------------- experiments
 def run_mnist1d(args):
     """MNIST-1D with one LSTM layer; returns the run's record (see `save`)."""
-    data = as_tensors(mnist1d(args.shuffle_seq))
-    model = rnn_model("lstm", 1, args.hidden, 10, impl=args.impl, seed=args.seed)
+    data = as_tensors(mnist1d(args.shuffle_seq), args.dtype)
+    model = rnn_model("lstm", 1, args.hidden, 10, impl=args.impl, forget_bias=args.forget_bias,
+                      dtype=args.dtype, seed=args.seed)
     history = fit(model, data, epochs=args.epochs, lr=args.lr, batch_size=args.batch_size,
                   max_norm=args.max_norm, seed=args.seed, desc=args.name)
     return {"history": history, "test_accuracy": history["test_metric"][-1],
@@ -275,9 +291,10 @@ def run_mnist1d(args):
 
 def run_digits(args):
     """Digits read row by row with a stacked LSTM and dropout between the layers."""
-    data = as_tensors(digits_rows())
+    data = as_tensors(digits_rows(), args.dtype)
     model = rnn_model("lstm", 8, args.hidden, 10, num_layers=args.layers, dropout=args.dropout,
-                      impl=args.impl, seed=args.seed)
+                      impl=args.impl, forget_bias=args.forget_bias, dtype=args.dtype,
+                      seed=args.seed)
     history = fit(model, data, epochs=args.epochs, lr=args.lr, batch_size=args.batch_size,
                   max_norm=args.max_norm, seed=args.seed, desc=args.name)
     return {"history": history, "test_accuracy": history["test_metric"][-1],
@@ -292,9 +309,11 @@ def run_adding(args):
     """
     runs = {}
     for T in args.lengths:
-        data = as_tensors(adding_data(T, seed=args.seed))
+        data = as_tensors(adding_data(T, seed=args.seed), args.dtype)
         for kind, hidden in (("rnn", 2 * args.hidden), ("lstm", args.hidden)):
-            model = rnn_model(kind, 2, hidden, 1, impl=args.impl, seed=args.seed)
+            forget_bias = args.forget_bias if kind == "lstm" else 0.0
+            model = rnn_model(kind, 2, hidden, 1, impl=args.impl, forget_bias=forget_bias,
+                              dtype=args.dtype, seed=args.seed)
             history = fit(model, data, epochs=args.epochs, lr=args.lr,
                           batch_size=args.batch_size, max_norm=args.max_norm, seed=args.seed,
                           loss_fn=F.mse_loss, metric=adding_accuracy, desc=f"{kind} T={T}")
@@ -309,11 +328,12 @@ def run_initial_states(args):
     """Remember the first step, with zero versus learned initial states, over several seeds."""
     runs = {}
     for T in args.lengths:
-        data = as_tensors(remember_first_data(T, seed=args.seed))
+        data = as_tensors(remember_first_data(T, seed=args.seed), args.dtype)
         for learned in (False, True):
             for seed in range(args.seed, args.seed + args.seeds):
                 model = rnn_model("lstm", 1, args.hidden, 2, impl=args.impl, seed=seed,
-                                  learned_init=learned)
+                                  learned_init=learned, forget_bias=args.forget_bias,
+                                  dtype=args.dtype)
                 name = f"{'learned' if learned else 'zero'}_T{T}_seed{seed}"
                 history = fit(model, data, epochs=args.epochs, lr=args.lr,
                               batch_size=args.batch_size, max_norm=args.max_norm, seed=seed,
@@ -348,10 +368,14 @@ def parse_args(argv=None):
     parser.add_argument("--lr", type=float, help="initial learning rate of Adam")
     parser.add_argument("--batch-size", type=int)
     parser.add_argument("--max-norm", type=float, help="gradient clipping threshold")
+    parser.add_argument("--forget-bias", type=float, default=0.0,
+                        help="added to the LSTM's forget-gate bias at initialisation")
     parser.add_argument("--lengths", type=int, nargs="+",
                         help="sequence lengths T (adding, initial_states)")
     parser.add_argument("--shuffle-seq", action="store_true",
                         help="mnist1d: permute the timesteps (one fixed permutation)")
+    parser.add_argument("--dtype", choices=["float32", "float64"], default="float32",
+                        help="float64 keeps two implementations' learning curves together")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--seeds", type=int, help="initial_states: runs per setting, seeds "
                         "--seed, --seed + 1, ...")
@@ -369,11 +393,16 @@ def parse_args(argv=None):
     return args
 
 
+def _settings(args):
+    """The options of a run, as saved with its results (the torch dtype by name)."""
+    return {k: (str(v).removeprefix("torch.") if isinstance(v, torch.dtype) else v)
+            for k, v in vars(args).items() if k != "out"}
+
+
 def save(record, args, folder):
     """Write <name>.json (settings, results, curves) and <name>.png (the curves)."""
     folder.mkdir(parents=True, exist_ok=True)
-    settings = {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()}
-    record = {"task": args.task, "settings": settings, **record}
+    record = {"task": args.task, "settings": _settings(args), **record}
     path = folder / f"{args.name}.json"
     path.write_text(json.dumps(record, indent=1) + "\n")
     plot(record, folder / f"{args.name}.png")
@@ -404,6 +433,7 @@ def plot(record, path):
 
 def main(argv=None):
     args = parse_args(argv)
+    args.dtype = getattr(torch, args.dtype)
     torch.set_num_threads(args.threads)
     run, _ = TASKS[args.task]
     start = time.perf_counter()

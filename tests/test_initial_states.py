@@ -12,8 +12,11 @@ import torch
 
 from autograde import registry
 from autograde.check import run_checks
-from solutions.initial_states import (initial_state_from_input,
-                                      initial_state_from_input_backward, initial_state_grads)
+from solutions.initial_states import (
+    initial_state_from_input,
+    initial_state_from_input_backward,
+    initial_state_grads,
+)
 from solutions.numpy_lstm import lstm_backward, lstm_forward
 
 SHAPES = [dict(B=1, T=1, I=2, H=3), dict(B=1, T=4, I=1, H=2), dict(B=3, T=1, I=3, H=1),
@@ -79,7 +82,7 @@ def test_learned_vector_gradient_equals_torch_parameter_expanded_to_the_batch(sh
 
 def test_learned_vector_gradient_equals_finite_differences():
     p = params(2, np.float64, B=3, T=3, I=2, H=2)
-    B, H = 3, 2
+    B = 3
 
     def loss():
         h0, c0 = np.tile(p["h0_vec"], (B, 1)), np.tile(p["c0_vec"], (B, 1))
@@ -87,7 +90,7 @@ def test_learned_vector_gradient_equals_finite_differences():
 
     g = lstm_backward(p["dhs"], p["x"], np.tile(p["h0_vec"], (B, 1)),
                       np.tile(p["c0_vec"], (B, 1)), p["Wx"], p["Wh"], p["b"])
-    for name, got in zip(("h0_vec", "c0_vec"), initial_state_grads(g["h0"], g["c0"])):
+    for name, got in zip(("h0_vec", "c0_vec"), initial_state_grads(g["h0"], g["c0"]), strict=True):
         np.testing.assert_allclose(got, numerical_gradient(loss, p[name]), rtol=1e-7, atol=1e-8)
 
 
@@ -272,7 +275,7 @@ def backward_with(dh0, dc0, x, Wh0, bh0, Wc0, bc0, tanh_grad=True, c_path=True):
     ("initial_state_from_input", reads_last_step, "the last step x[:, -1] is used"),
     ("initial_state_from_input", as_float64, "keep the input dtype"),
     ("initial_state_from_input_backward",
-     lambda *a: backward_with(*a, tanh_grad=False), "the derivative of tanh, 1 - h0**2, is missing"),
+     lambda *a: backward_with(*a, tanh_grad=False), "the derivative of tanh, 1 - h0**2"),
     ("initial_state_from_input_backward",
      lambda *a: backward_with(*a, c_path=False), "dx misses the path through c0"),
 ])

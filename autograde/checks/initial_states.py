@@ -3,8 +3,9 @@ initial_state_from_input, initial_state_from_input_backward.
 
 The references below take and return NumPy arrays and compute in float64 with torch:
 a learned initial state is an `nn.Parameter` vector expanded to the batch and fed to
-`torch.nn.LSTM`, and every gradient comes from autograd (one case per exercise also
-from finite differences). torch is imported on first use.
+`torch.nn.LSTM`, and every gradient comes from autograd (the backward of the state
+computed from the input also has a case against finite differences). torch is
+imported on first use.
 """
 
 import numpy as np
@@ -111,7 +112,8 @@ def initial_state_grads_cases(rng):
                 _label(dtype, s), {"dh0": dh0, "dc0": dc0},
                 {"dh0_vec": g["h0_vec"].astype(dtype), "dc0_vec": g["c0_vec"].astype(dtype)},
                 ATOL[np.dtype(dtype)], axes={"dh0_vec": ("H",), "dc0_vec": ("H",)},
-                suspects={k: dict(zip(("dh0_vec", "dc0_vec"), v)) for k, v in suspects.items()}))
+                suspects={k: dict(zip(("dh0_vec", "dc0_vec"), v, strict=True))
+                          for k, v in suspects.items()}))
     return cases
 
 

@@ -113,11 +113,12 @@ def train_step_cases(rng):
         lr = 0.5
         loss = torch.nn.functional.cross_entropy(model(torch.tensor(x)), torch.tensor(y))
         names = [name for name, _ in model.named_parameters()]
-        grads = dict(zip(names, (g.numpy() for g in torch.autograd.grad(loss, model.parameters()))))
+        grads = {name: g.numpy() for name, g in
+                 zip(names, torch.autograd.grad(loss, model.parameters()), strict=True)}
         stale = {k: random_array(rng, g.shape, np.float64) for k, g in grads.items()}
         loss = np.asarray(loss.item())
 
-        def outputs(new_weights):
+        def outputs(new_weights, loss=loss):
             return {"loss": loss, **new_weights}
 
         suspects = {
@@ -140,7 +141,7 @@ def train_step_cases(rng):
     return cases
 
 
-# ----------------------------------------------------------------------------- softmax_cross_entropy
+# ----------------------------------------------------------------------- softmax_cross_entropy
 def reference_softmax_cross_entropy(logits, y):
     """(loss, dlogits) by torch's F.cross_entropy and autograd, in float64."""
     torch = _torch()
@@ -177,8 +178,9 @@ def softmax_cross_entropy_cases(rng):
                         {"loss": loss * B, "dlogits": dlogits * B},
                         "dlogits is not divided by B (the loss is a mean over the batch)":
                         {"loss": loss, "dlogits": dlogits * B}} if B > 1 else {}
-            label = _label(dtype, B=B, C=C) + (" with logits near ±1000 (exp overflows unless "
-                                               "you subtract the row maximum)" if scale > 10 else "")
+            label = _label(dtype, B=B, C=C)
+            if scale > 10:
+                label += " with logits near ±1000 (exp overflows unless you subtract the max)"
             cases.append(Case(label, dict(logits=logits, y=y), {"loss": loss, "dlogits": dlogits},
                               ATOL[np.dtype(dtype)], axes={"dlogits": ("B", "C")},
                               suspects=suspects))
@@ -231,7 +233,8 @@ def clip_gradients_cases(rng):
         for factor in (0.3, 2.0):  # clipping active, then inactive
             max_norm = round(factor * norm, 3)
             clipped, got_norm = reference_clip_gradients(grads, max_norm)
-            per_array = {k: reference_clip_gradients({k: g}, max_norm)[0][k] for k, g in grads.items()}
+            per_array = {k: reference_clip_gradients({k: g}, max_norm)[0][k]
+                         for k, g in grads.items()}
             suspects = {
                 "each array is clipped by its own norm instead of the norm of all of them together":
                     _flat_clip(per_array, got_norm),
@@ -273,7 +276,7 @@ def run_adam_update(fn, inputs):
     out = fn(*inputs.values())
     if not isinstance(out, tuple) or len(out) != 3:
         raise SubmissionError("must return a tuple (param, m, v)")
-    return dict(zip(("param", "m", "v"), out))
+    return dict(zip(("param", "m", "v"), out, strict=True))
 
 
 def _adam_mistake(a, mistake):
@@ -308,7 +311,7 @@ def adam_update_cases(rng):
             if t > 1:  # eps matters only when v is tiny; make one entry so
                 a["v"].flat[0] = 1e-12
                 a["eps"] = 1e-3
-            expected = dict(zip(("param", "m", "v"), reference_adam_update(**a)))
+            expected = dict(zip(("param", "m", "v"), reference_adam_update(**a), strict=True))
             suspects = {
                 "no bias correction (divide m by 1 - beta1**t and v by 1 - beta2**t)":
                     _adam_mistake(a, "no bias correction"),

@@ -104,6 +104,48 @@ def variants(lstm):
     }
 
 
+def count_kernels(make_layer, T, B=2, I=3, H=4):
+    """The operations one forward + backward dispatches: (all of them, matrix products).
+
+    make_layer: lstm -> the function of `variants` to count, for a one-layer nn.LSTM(I, H).
+    Views (transpose, select, detach, ...) are not counted: they launch no kernel.
+    """
+    from torch.utils._python_dispatch import TorchDispatchMode
+
+    class Counter(TorchDispatchMode):
+        def __init__(self):
+            super().__init__()
+            self.kernels = self.products = 0
+
+        def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+            if not func.is_view:
+                self.kernels += 1
+                self.products += func.overloadpacket.__name__ in ("mm", "addmm", "bmm")
+            return func(*args, **(kwargs or {}))
+
+    torch.manual_seed(0)
+    layer = make_layer(torch.nn.LSTM(I, H))
+    x = torch.randn(T, B, I, requires_grad=True)
+    h0, c0 = (torch.zeros(B, H, requires_grad=True) for _ in range(2))
+    layer(x, h0, c0)[0].sum().backward()  # warm-up: TorchScript compiles on the first calls
+    layer(x, h0, c0)[0].sum().backward()
+    with Counter() as counter:
+        layer(x, h0, c0)[0].sum().backward()
+    return counter.kernels, counter.products
+
+
+def kernels_per_step():
+    """name -> {"kernels": per step, "products": per step, "fixed": kernels whatever T}."""
+    counts = {}
+    for name in variants(torch.nn.LSTM(3, 4)):
+        def make_layer(lstm, name=name):
+            return variants(lstm)[name][0]
+
+        (k1, p1), (k2, p2) = count_kernels(make_layer, T=1), count_kernels(make_layer, T=2)
+        counts[name] = dict(kernels=k2 - k1, products=p2 - p1, fixed=k1 - (k2 - k1))
+    return counts
+
+
 def training_pass(layer, x, h0, c0, d_out, leaves):
     """A function that runs forward + backward and returns (out, grad of x) for checking."""
 
@@ -144,7 +186,7 @@ def benchmark(repeats):
     load = dict(before=load_before, after=os.getloadavg()[0])
     return dict(benchmark="torch", dtype="float32", flop_count=FLOP_COUNT, repeats=repeats,
                 date=time.strftime("%Y-%m-%d"), machine=machine(), load_average=load,
-                results=_rounded(results))
+                kernels_per_step=kernels_per_step(), results=_rounded(results))
 
 
 def markdown(report):

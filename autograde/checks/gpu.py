@@ -1,0 +1,237 @@
+"""Checks for the performance chapters: masked_mse_loss, hoisted_input_projection and
+fused_cell_backward.
+
+These exercises are PyTorch functions in nn.LSTM's layout: time-major sequences
+(T, B, ...), weights (4H, I), gate blocks i, f, g, o. `make_cases` draws NumPy inputs and
+computes the expected outputs in float64 with torch (nn.functional.linear, autograd
+through torch's own pointwise ops, nn.utils.rnn's padding); `run` hands the learner
+tensors made from those arrays and returns its tensors as arrays. The torch-backed
+functions below are also the stand-ins that `use_working` hands out. torch is imported
+on first use.
+"""
+
+import numpy as np
+
+from autograde.checks.numpy_rnn import DTYPES, _label
+from autograde.registry import exercise
+from autograde.spec import ATOL, Case, SubmissionError, random_array
+
+CHAPTER_BATCHING = "41_batching.ipynb"
+CHAPTER_LADDER = "42_performance_ladder.ipynb"
+
+
+def _torch():
+    import torch
+
+    return torch
+
+
+# ---------------------------------------------------------------------------------------
+# torch-backed references, with the exercises' signatures (tensors in, tensors out)
+
+
+def masked_mse_loss(pred, target, lengths):
+    """The mean of (pred - target)**2 over the valid steps: a 0-dim tensor.
+
+    pack_padded_sequence keeps exactly the valid steps (and is differentiable).
+    """
+    torch = _torch()
+    packed = torch.nn.utils.rnn.pack_padded_sequence((pred - target) ** 2,
+                                                     torch.as_tensor(lengths).cpu(),
+                                                     enforce_sorted=False)
+    return packed.data.mean()
+
+
+def hoisted_input_projection(x, w_ih, b_ih):
+    """x_proj (T, B, 4H) = x @ w_ih.T + b_ih, by torch.nn.functional.linear."""
+    return _torch().nn.functional.linear(x, w_ih, b_ih)
+
+
+def _pointwise_cell(z, c):
+    """(h_next, c_next) from the gate pre-activations z (B, 4H) and c (B, H)."""
+    torch = _torch()
+    H = c.shape[1]
+    i, f, o = (torch.sigmoid(z[:, k * H:(k + 1) * H]) for k in (0, 1, 3))
+    c_next = f * c + i * torch.tanh(z[:, 2 * H:3 * H])
+    return o * torch.tanh(c_next), c_next
+
+
+def fused_cell_backward(z, c, dh_next, dc_next):
+    """(dz, dc): the gradients of the pointwise cell's inputs, by torch autograd."""
+    torch = _torch()
+    with torch.enable_grad():
+        z, c = z.detach().requires_grad_(), c.detach().requires_grad_()
+        h_next, c_next = _pointwise_cell(z, c)
+        return torch.autograd.grad((h_next, c_next), (z, c), (dh_next, dc_next))
+
+
+# ---------------------------------------------------------------------------------------
+# Running the learner's function
+
+
+def _tensors(inputs):
+    torch = _torch()
+    return [torch.from_numpy(v) if isinstance(v, np.ndarray) else v for v in inputs.values()]
+
+
+def _array(name, value):
+    torch = _torch()
+    if not isinstance(value, torch.Tensor):
+        raise SubmissionError(f"must return torch tensors; {name} is a {type(value).__name__}")
+    return value.detach().cpu().numpy()
+
+
+def _run_returning(*names):
+    """A `run` for functions of tensors that return one tensor or a tuple of them."""
+
+    def run(fn, inputs):
+        out = fn(*_tensors(inputs))
+        if len(names) == 1:
+            out = (out,)
+        elif not (isinstance(out, tuple) and len(out) == len(names)):
+            raise SubmissionError(f"must return a tuple ({', '.join(names)})")
+        return {n: _array(n, v) for n, v in zip(names, out)}
+
+    return run
+
+
+def _run_loss(fn, inputs):
+    """Call a loss of (pred, ...) and differentiate it: {"loss", "d_pred"}."""
+    torch = _torch()
+    pred, *rest = _tensors(inputs)
+    pred.requires_grad_()
+    loss = fn(pred, *rest)
+    if not isinstance(loss, torch.Tensor) or loss.dim() != 0:
+        got = tuple(loss.shape) if isinstance(loss, torch.Tensor) else type(loss).__name__
+        raise SubmissionError(f"must return a 0-dim tensor (a scalar loss); got {got}")
+    if not loss.requires_grad:
+        raise SubmissionError("must compute the loss from pred with torch operations, so that "
+                              "autograd can differentiate it")
+    loss.backward()
+    return {"loss": _array("loss", loss), "d_pred": _array("d_pred", pred.grad)}
+
+
+def _expected(reference, inputs):
+    """The reference's outputs, computed in float64, cast to the inputs' dtype: a tuple."""
+    torch = _torch()
+    dtype = next(v.dtype for v in inputs.values() if isinstance(v, np.ndarray)
+                 and v.dtype.kind == "f")
+    wide = [torch.from_numpy(v.astype(np.float64)) if isinstance(v, np.ndarray)
+            and v.dtype.kind == "f" else v for v in inputs.values()]
+    out = reference(*wide)
+    out = out if isinstance(out, tuple) else (out,)
+    return tuple(v.detach().numpy().astype(dtype) for v in out)
+
+
+def _loss_and_grad(loss_fn, a):
+    """{"loss", "d_pred"} of loss_fn(pred, target, lengths), in float64, cast back."""
+    torch = _torch()
+    pred = torch.from_numpy(a["pred"].astype(np.float64)).requires_grad_()
+    loss = loss_fn(pred, torch.from_numpy(a["target"].astype(np.float64)), a["lengths"])
+    loss.backward()
+    dtype = a["pred"].dtype
+    return {"loss": loss.detach().numpy().astype(dtype), "d_pred": pred.grad.numpy().astype(dtype)}
+
+
+def _unmasked_mean(pred, target, lengths):
+    return ((pred - target) ** 2).mean()
+
+
+def _mean_over_all_steps(pred, target, lengths):
+    """Padding zeroed but counted: the sum over valid steps divided by T * B * O."""
+    torch = _torch()
+    valid = (torch.arange(pred.shape[0])[:, None] < torch.as_tensor(lengths))[..., None]
+    return (valid * (pred - target) ** 2).sum() / pred.numel()
+
+
+def _sigmoid(z):
+    return 0.5 * (1 + np.tanh(0.5 * z))
+
+
+def _cell_backward_without_dh_in_dc(z, c, dh_next, dc_next):
+    """The mistake: dc = dc_next, forgetting that h_next = o * tanh(c_next) reaches c_next."""
+    i, f, g, o = np.split(z, 4, axis=1)
+    i, f, g, o = _sigmoid(i), _sigmoid(f), np.tanh(g), _sigmoid(o)
+    tanh_c = np.tanh(f * c + i * g)
+    dz = np.concatenate([dc_next * g * i * (1 - i), dc_next * c * f * (1 - f),
+                         dc_next * i * (1 - g**2), dh_next * tanh_c * o * (1 - o)], axis=1)
+    return dz, dc_next * f
+
+
+def _swap_g_o(a):
+    """Blocks g and o of the last axis swapped (a reader of the order i, f, o, g)."""
+    g, o = np.split(a, 4, axis=-1)[2:]
+    return np.concatenate([*np.split(a, 4, axis=-1)[:2], o, g], axis=-1)
+
+
+def sizes(rng):
+    """An edge case (B=1, T=1), and a random case with I != H and B == T."""
+    n = int(rng.integers(2, 6))
+    return [dict(B=1, T=1, I=2, H=3), dict(B=n, T=n, I=n + 1, H=int(rng.integers(2, 6)))]
+
+
+@exercise("masked_mse_loss", points=2, chapter=CHAPTER_BATCHING, run=_run_loss,
+          reference=masked_mse_loss, solution="solutions.batching")
+def masked_mse_loss_cases(rng):
+    cases = []
+    for dtype in DTYPES:
+        for B, T, O, lengths in ((1, 1, 2, [1]), (3, 4, 1, [4, 4, 4]),
+                                 (5, 6, 3, [3, 6, 1, int(rng.integers(1, 7)), 5]),
+                                 (2, 5, 2, [2, 3])):  # no sequence fills all T steps
+            a = dict(pred=random_array(rng, (T, B, O), dtype),
+                     target=random_array(rng, (T, B, O), dtype), lengths=np.array(lengths))
+            suspects = {
+                "the padded steps are counted in the loss (no mask)":
+                    _loss_and_grad(_unmasked_mean, a),
+                "the padded steps are masked out but counted in the mean's denominator "
+                "(divide by the number of valid steps times O)":
+                    _loss_and_grad(_mean_over_all_steps, a),
+            }
+            cases.append(Case(f"{np.dtype(dtype).name}, T={T} B={B} O={O} lengths={lengths}",
+                              a, _loss_and_grad(masked_mse_loss, a), ATOL[np.dtype(dtype)],
+                              axes={"d_pred": ("T", "B", "O")}, suspects=suspects))
+    return cases
+
+
+@exercise("hoisted_input_projection", points=1, chapter=CHAPTER_LADDER,
+          run=_run_returning("x_proj"), reference=hoisted_input_projection,
+          solution="solutions.ladder")
+def hoisted_input_projection_cases(rng):
+    cases = []
+    for dtype in DTYPES:
+        for s in sizes(rng):
+            a = dict(x=random_array(rng, (s["T"], s["B"], s["I"]), dtype),
+                     w_ih=random_array(rng, (4 * s["H"], s["I"]), dtype, 0.8),
+                     b_ih=random_array(rng, (4 * s["H"],), dtype))
+            (x_proj,) = _expected(hoisted_input_projection, a)
+            suspects = {"the bias b_ih is not added":
+                        {"x_proj": (a["x"] @ a["w_ih"].T).astype(dtype)}}
+            cases.append(Case(_label(dtype, s), a, {"x_proj": x_proj}, ATOL[np.dtype(dtype)],
+                              axes={"x_proj": ("T", "B", "4H")}, suspects=suspects))
+    return cases
+
+
+@exercise("fused_cell_backward", points=3, chapter=CHAPTER_LADDER,
+          run=_run_returning("dz", "dc"), reference=fused_cell_backward,
+          solution="solutions.ladder")
+def fused_cell_backward_cases(rng):
+    cases = []
+    for dtype in DTYPES:
+        for B, H in ((1, 1), (int(rng.integers(2, 6)), int(rng.integers(2, 6)))):
+            a = dict(z=random_array(rng, (B, 4 * H), dtype, 2.0),
+                     c=random_array(rng, (B, H), dtype),
+                     dh_next=random_array(rng, (B, H), dtype),
+                     dc_next=random_array(rng, (B, H), dtype))
+            dz, dc = _expected(fused_cell_backward, a)
+            swapped = _expected(fused_cell_backward, {**a, "z": _swap_g_o(a["z"])})
+            suspects = {
+                "dc misses the path through h_next = o * tanh(c_next): add "
+                "dh_next * o * (1 - tanh(c_next)**2) to dc_next":
+                    dict(zip(("dz", "dc"), _cell_backward_without_dh_in_dc(**a))),
+                "gates in the wrong order (the blocks of z are i, f, g, o)":
+                    {"dz": _swap_g_o(swapped[0]), "dc": swapped[1]},
+            }
+            cases.append(Case(_label(dtype, dict(B=B, H=H)), a, {"dz": dz, "dc": dc},
+                              ATOL[np.dtype(dtype)], axes={"dz": ("B", "4H"), "dc": ("B", "H")},
+                              suspects=suspects))
+    return cases

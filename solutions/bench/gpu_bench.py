@@ -1,0 +1,576 @@
+"""The performance ladder against torch.nn.LSTM (cuDNN): forward and forward + backward.
+
+Usage: python -m solutions.bench gpu [--device DEVICE] [--output PATH] [--repeats N]
+           [--warmup N] [--groups G,...] [--impls R,...] [--dtypes D,...] [--threads N]
+           [--tf32] [--no-profile] [--resume] [--plot-only]
+
+Runs every rung of `solutions.ladder` at the sizes of the chapter on the device present
+(a CUDA GPU if there is one; otherwise the CPU, at reduced sizes, with rungs that need
+a GPU left out). For each configuration and mode it builds every rung (compiles, captures
+graphs), checks its outputs against nn.LSTM's, warms up, then times `--repeats` rounds in
+which every rung runs once, in an order that alternates direction, so that a slow spell
+of the machine falls on all of them alike. It reports the median, timed with CUDA events
+on a GPU and time.perf_counter on the CPU, then profiles one run of each rung to count
+kernel launches per step.
+
+Modes: "forward" is inference (under torch.no_grad); "forward_backward" is the forward
+with autograd, then the backward of sum(out * dout) for a fixed random dout, giving the
+gradients of x and of every weight. The initial state is zeros, as in training.
+FLOPs: 2·T·B·4H·(I+H) per layer for the forward (the products only; I = H above the
+first layer), three times that for forward + backward. Mixed precision (bfloat16,
+float16) is torch.autocast over float32 weights, for the rungs in AUTOCAST_RUNGS.
+TF32 is off for both sides unless --tf32 turns it on for both.
+
+Writes a JSON list of records, one per (configuration, rung, mode), a Markdown table
+and a figure, by default book/data/bench/<device>_ladder.json, .md and .png (<device>
+is "cpu" or the GPU's name). The JSON is written after every configuration, so an
+interrupted run keeps what it measured; --resume skips what a file already holds.
+"""
+
+import argparse
+import contextlib
+import json
+import math
+import platform
+import re
+import statistics
+import sys
+import time
+from pathlib import Path
+
+from solutions.bench import DATA_DIR
+
+FORWARD, FORWARD_BACKWARD = "forward", "forward_backward"
+ALL_MODES = (FORWARD, FORWARD_BACKWARD)
+AUTOCAST_RUNGS = ("hoisted", "compiled", "cuda_graph", "compiled_graph", "cudnn")
+
+
+def _sizes(T, B, H, layers=1, I=None):
+    return dict(T=T, B=B, I=H if I is None else I, H=H, layers=layers)
+
+
+# (sizes, modes, dtypes) per group; the CPU's are the GPU's scaled down to run in minutes.
+GROUPS = {
+    "cuda": {
+        "main": ([_sizes(100, 64, 512), _sizes(100, 64, 512, layers=4)], ALL_MODES,
+                 ("float32", "bfloat16", "float16")),
+        "inference": ([_sizes(512, B, H) for H in (256, 1024) for B in (1, 8)], (FORWARD,),
+                      ("float32", "bfloat16")),
+        "throughput": ([_sizes(50, 128, 1024)], ALL_MODES, ("float32", "bfloat16")),
+        "batch": ([_sizes(100, B, 512) for B in (1, 8, 32, 64, 128, 256)], ALL_MODES,
+                  ("float32",)),
+        "hidden": ([_sizes(100, 64, H) for H in (128, 256, 512, 1024, 2048)], ALL_MODES,
+                   ("float32",)),
+    },
+    "cpu": {
+        "main": ([_sizes(50, 16, 128), _sizes(50, 16, 128, layers=4)], ALL_MODES,
+                 ("float32",)),
+        "inference": ([_sizes(128, B, H) for H in (64, 256) for B in (1, 8)], (FORWARD,),
+                      ("float32",)),
+        "throughput": ([_sizes(25, 64, 256)], ALL_MODES, ("float32",)),
+        "batch": ([_sizes(50, B, 128) for B in (1, 4, 16, 64)], ALL_MODES, ("float32",)),
+        "hidden": ([_sizes(50, 16, H) for H in (32, 64, 128, 256)], ALL_MODES,
+                   ("float32",)),
+    },
+}
+PUBLISHED = (
+    "fastrnns (PyTorch's RNN benchmarks, 2018-19) reported forward times of about 1.2-1.3x "
+    "cuDNN for a TorchScript LSTM with the input projection hoisted, and about 1.4-1.5x for "
+    "the plain scripted loop. Appleyard et al. (cuDNN 5, 2016) reported about 6x over a "
+    "naive GPU LSTM from fused GEMMs and pointwise kernels, and 1.7x more from running "
+    "layers concurrently."
+)
+
+
+def lstm_flops(T, B, I, H, layers, mode):
+    """FLOPs of one run: 2·T·B·4H·(I+H) per layer forward; 3x that with the backward."""
+    forward = sum(2 * T * B * 4 * H * ((I if k == 0 else H) + H) for k in range(layers))
+    return forward if mode == FORWARD else 3 * forward
+
+
+def configurations(device_type, groups, dtypes):
+    """[(sizes, modes, dtype)] for the chosen groups, each (sizes, dtype) once."""
+    seen, out = {}, []
+    for group in groups:
+        sizes_list, modes, group_dtypes = GROUPS[device_type][group]
+        for sizes in sizes_list:
+            for dtype in group_dtypes:
+                if dtype not in dtypes:
+                    continue
+                key = (tuple(sizes.values()), dtype)
+                if key in seen:  # the sweeps share a size with "main": merge the modes
+                    seen[key][1].extend(m for m in modes if m not in seen[key][1])
+                    continue
+                seen[key] = (sizes, list(modes), dtype)
+                out.append(seen[key])
+    return out
+
+
+# ---------------------------------------------------------------------------------------
+# Measuring
+
+
+def machine(device):
+    """The record fields that say what the numbers were measured on."""
+    import torch
+
+    if device.type == "cuda":
+        name = torch.cuda.get_device_name(device)
+    else:
+        name = platform.processor() or platform.machine()
+        with contextlib.suppress(OSError, StopIteration), open("/proc/cpuinfo") as f:
+            name = next(line.split(":", 1)[1].strip() for line in f
+                        if line.startswith("model name"))
+        name = f"cpu: {name}, {torch.get_num_threads()} thread(s)"
+    cudnn = torch.backends.cudnn.version() if device.type == "cuda" else None
+    return dict(device=name, torch=torch.__version__, cuda=torch.version.cuda, cudnn=cudnn,
+                python=platform.python_version(), date=time.strftime("%Y-%m-%d"))
+
+
+def slug(device_name):
+    """'cpu' for the CPU, otherwise the GPU's name as a file name: 'nvidia-h100-80gb-hbm3'."""
+    if device_name.startswith("cpu"):
+        return "cpu"
+    return re.sub(r"[^a-z0-9]+", "-", device_name.lower()).strip("-")
+
+
+def set_tf32(enabled):
+    """TF32 for matrix products, in cuBLAS and in cuDNN alike: both sides the same."""
+    import torch
+
+    torch.backends.cuda.matmul.allow_tf32 = enabled
+    torch.backends.cudnn.allow_tf32 = enabled
+
+
+def _no_silent_eager():
+    """Make torch.compile raise, not quietly run eagerly, when it has recompiled too often.
+
+    Each autocast dtype, grad mode and size class is a compiled variant of the cell.
+    """
+    import torch._dynamo
+
+    config = torch._dynamo.config
+    for name in ("recompile_limit", "cache_size_limit"):  # the name changed in torch 2.6
+        if hasattr(config, name):
+            setattr(config, name, 64)
+    if hasattr(config, "fail_on_recompile_limit_hit"):
+        config.fail_on_recompile_limit_hit = True
+
+
+def make_problem(sizes, device, mode, seed=0):
+    """(lstm, x, hx, dout): a float32 nn.LSTM, seeded inputs, zero state, upstream grad."""
+    import torch
+
+    T, B, I, H, L = (sizes[k] for k in ("T", "B", "I", "H", "layers"))
+    gen = torch.Generator().manual_seed(seed)
+    torch.manual_seed(seed)
+    lstm = torch.nn.LSTM(I, H, num_layers=L).to(device)
+    x = torch.randn(T, B, I, generator=gen).to(device).requires_grad_(mode == FORWARD_BACKWARD)
+    hx = (torch.zeros(L, B, H, device=device), torch.zeros(L, B, H, device=device))
+    dout = torch.randn(T, B, H, generator=gen).to(device)
+    return lstm, x, hx, dout
+
+
+def precision(device, dtype):
+    """The context for a dtype: autocast for bfloat16 and float16, nothing for float32."""
+    import torch
+
+    if dtype == "float32":
+        return contextlib.nullcontext()
+    # cache_enabled=False: needed to capture CUDA graphs under autocast; each timed run
+    # enters a fresh autocast region, so the cache would be emptied after every run anyway.
+    return torch.autocast(device.type, dtype=getattr(torch, dtype), cache_enabled=False)
+
+
+def step_function(run, lstm, x, hx, dout, mode):
+    """A function of no arguments that does one timed unit of work; returns the output."""
+    import torch
+
+    leaves = [x, *lstm.parameters()]
+
+    def forward():
+        with torch.no_grad():
+            return run(x, hx)[0]
+
+    def forward_backward():
+        for leaf in leaves:
+            leaf.grad = None
+        out = run(x, hx)[0]
+        out.backward(dout.to(out.dtype))
+        return out
+
+    return forward if mode == FORWARD else forward_backward
+
+
+def make_timer(device):
+    """time_ms(fn): milliseconds of one call, by CUDA events on a GPU, perf_counter on CPU."""
+    import torch
+
+    if device.type == "cuda":
+        def time_ms(fn):
+            torch.cuda.synchronize(device)
+            start = torch.cuda.Event(enable_timing=True)
+            end = torch.cuda.Event(enable_timing=True)
+            start.record()
+            fn()
+            end.record()
+            end.synchronize()
+            return start.elapsed_time(end)
+    else:
+        def time_ms(fn):
+            start = time.perf_counter()
+            fn()
+            return 1e3 * (time.perf_counter() - start)
+    return time_ms
+
+
+def time_interleaved(steps, time_ms, repeats, warmup):
+    """{name: median ms}: every round runs every step once, alternating the order."""
+    names = list(steps)
+    for _ in range(warmup):
+        for name in names:
+            steps[name]()
+    times = {name: [] for name in names}
+    for r in range(repeats):
+        for name in names if r % 2 == 0 else reversed(names):
+            times[name].append(time_ms(steps[name]))
+    return {name: statistics.median(t) for name, t in times.items()}
+
+
+LAUNCH_CALLS = ("cudaLaunchKernel", "cuLaunchKernel", "cudaGraphLaunch", "cuGraphLaunch",
+                "cudaLaunchCooperativeKernel", "cudaMemcpyAsync", "cudaMemsetAsync")
+
+
+def profile_counts(step, device, per):
+    """Count what one call of `step` launches, divided by `per` (steps times layers).
+
+    Returns {"launches_per_step", "kernels_per_step", "top_ops"}. On a GPU, launches are
+    the host's calls that start GPU work (kernel and graph launches, async copies and
+    sets) and kernels are what ran on the GPU; a CUDA graph is one launch of many
+    kernels. On the CPU, there are no kernel launches: launches counts the innermost
+    ATen operators dispatched (each one a separate pass over memory) and kernels is None.
+    top_ops: the six operators (CPU) or kernels (GPU) with most self time:
+    [{"name", "per_step", "share"}], share of the total self time.
+    """
+    import torch
+    from torch.autograd import DeviceType
+    from torch.profiler import ProfilerActivity, profile
+
+    cuda = device.type == "cuda"
+    activities = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if cuda else [])
+    with profile(activities=activities) as prof:
+        step()
+        if cuda:
+            torch.cuda.synchronize(device)
+    events = prof.events()
+    if cuda:
+        gpu = [e for e in events if e.device_type == DeviceType.CUDA]
+        launches = sum(any(c in e.name for c in LAUNCH_CALLS) for e in events
+                       if e.device_type == DeviceType.CPU)
+        kernels = len(gpu)
+        timed = [(e.name, _self_time(e, cuda=True)) for e in gpu]
+    else:
+        leaves = [e for e in events if e.name.startswith("aten::")
+                  and not any(c.name.startswith("aten::") for c in e.cpu_children)]
+        launches, kernels = len(leaves), None
+        timed = [(e.name, _self_time(e, cuda=False)) for e in leaves]
+    total = sum(t for _, t in timed) or 1.0
+    by_name = {}
+    for name, t in timed:
+        count, seconds = by_name.get(name, (0, 0.0))
+        by_name[name] = (count + 1, seconds + t)
+    top = sorted(by_name.items(), key=lambda item: -item[1][1])[:6]
+    return dict(launches_per_step=launches / per,
+                kernels_per_step=None if kernels is None else kernels / per,
+                top_ops=[dict(name=_short(name), per_step=round(count / per, 3),
+                              share=round(seconds / total, 3))
+                         for name, (count, seconds) in top])
+
+
+def _self_time(event, cuda):
+    if cuda:  # a kernel: its duration on the GPU
+        return float(event.time_range.elapsed_us())
+    return float(event.self_cpu_time_total)
+
+
+def _short(name, width=70):
+    return name if len(name) <= width else name[:width - 3] + "..."
+
+
+def measure(sizes, modes, dtype, device, impls, repeats, warmup, profile, done, log):
+    """The records of one configuration: every rung in `impls`, every mode."""
+    import torch
+
+    from solutions import ladder
+
+    records = []
+    config = dict(sizes, dtype=dtype)
+    rungs = [r for r in impls if dtype == "float32" or r in AUTOCAST_RUNGS]
+    per = sizes["T"] * sizes["layers"]
+    for mode in modes:
+        todo = [r for r in rungs if (r, mode) not in done]
+        if not todo:
+            continue
+        if "cudnn" not in todo:  # the ratios need the reference in the same rounds
+            todo.append("cudnn")
+        lstm, x, hx, dout = make_problem(sizes, device, mode)
+        steps, extra = {}, {}
+        grad = torch.enable_grad() if mode == FORWARD_BACKWARD else torch.no_grad()
+        with precision(device, dtype), grad:
+            reference = None
+            for name in ["cudnn"] + [r for r in todo if r != "cudnn"]:
+                start = time.perf_counter()
+                try:
+                    run = ladder.build(name, lstm, x, hx)
+                    step = step_function(run, lstm, x, hx, dout, mode)
+                    out = step().detach().float()  # the first call compiles, if anything
+                    if device.type == "cuda":
+                        torch.cuda.synchronize(device)
+                except Exception as e:  # one rung failing must not lose the others
+                    log(f"  {name} {mode}: {type(e).__name__}: {e}")
+                    extra[name] = dict(error=f"{type(e).__name__}: {str(e)[:300]}")
+                    continue
+                reference = out if reference is None else reference
+                extra[name] = dict(build_s=round(time.perf_counter() - start, 3),
+                                   max_abs_diff=float((out - reference).abs().max()))
+                steps[name] = step
+            times = time_interleaved(steps, make_timer(device), repeats, warmup)
+            for name in steps:
+                if profile:
+                    try:
+                        extra[name].update(profile_counts(steps[name], device, per))
+                    except Exception as e:
+                        log(f"  profiling {name}: {type(e).__name__}: {e}")
+        flops = lstm_flops(**sizes, mode=mode)
+        for name in [r for r in rungs if r in extra]:
+            ms = times.get(name)
+            record = dict(config=config, impl=name, mode=mode, ms=ms,
+                          tflops=None if ms is None else flops / ms / 1e9,
+                          ratio_to_cudnn=None if ms is None or "cudnn" not in times
+                          else ms / times["cudnn"], repeats=repeats, **extra[name])
+            records.append(record)
+            log(f"  {name:>15} {mode:>16}: " + ("failed" if ms is None else
+                f"{ms:9.3f} ms  x{record['ratio_to_cudnn']:.2f} cuDNN"))
+        del steps, lstm, x, hx, dout
+        if device.type == "cuda":
+            torch.cuda.empty_cache()
+    return records
+
+
+# ---------------------------------------------------------------------------------------
+# Reporting
+
+
+def key(record):
+    c = record["config"]
+    return (c["T"], c["B"], c["I"], c["H"], c["layers"], c["dtype"], record["impl"],
+            record["mode"])
+
+
+def _label(c):
+    return (f"T={c['T']} B={c['B']} I={c['I']} H={c['H']} layers={c['layers']} "
+            f"{c['dtype']}{' (autocast)' if c['dtype'] != 'float32' else ''}")
+
+
+def _fmt(value, spec):
+    return "" if value is None else format(value, spec)
+
+
+def markdown(records):
+    """The records as Markdown: one table per configuration, rungs in ladder order."""
+    from solutions.ladder import RUNGS
+
+    if not records:
+        return "No results.\n"
+    head = records[0]
+    lines = [f"Performance ladder on {head['device']}: torch {head['torch']}, CUDA "
+             f"{head['cuda']}, cuDNN {head['cudnn']}, {head['date']}; TF32 "
+             f"{'on' if head.get('tf32') else 'off'} for every rung. Medians of "
+             f"{head['repeats']} interleaved runs. x cuDNN: time / nn.LSTM's time "
+             f"(on a CPU, nn.LSTM runs ATen's own CPU kernel, not cuDNN). Launches per step: "
+             f"per timestep and layer, from the profiler.", ""]
+    configs = {}
+    for r in records:
+        configs.setdefault(_label(r["config"]), {})[(r["impl"], r["mode"])] = r
+    for label, table in configs.items():
+        modes = [m for m in ALL_MODES if any(mode == m for _, mode in table)]
+        lines += [f"### {label}", ""]
+        header = "| rung |"
+        rule = "|---|"
+        for m in modes:
+            name = "fwd" if m == FORWARD else "fwd+bwd"
+            header += f" {name} ms | {name} x cuDNN | {name} TFLOP/s | {name} launches/step |"
+            rule += "---:|---:|---:|---:|"
+        lines += [header, rule]
+        for impl in [i for i in RUNGS if any(i == k[0] for k in table)]:
+            row = f"| {impl} |"
+            for m in modes:
+                r = table.get((impl, m), {})
+                if r.get("error"):
+                    row += f" failed: {r['error'][:40]} | | | |"
+                    continue
+                row += (f" {_fmt(r.get('ms'), '.3f')} | {_fmt(r.get('ratio_to_cudnn'), '.2f')} |"
+                        f" {_fmt(r.get('tflops'), '.3f')} | {_fmt(r.get('launches_per_step'), '.1f')} |")
+            lines.append(row)
+        lines.append("")
+    lines += ["FLOPs: 2·T·B·4H·(I+H) per layer forward (products only), three times that "
+              "for forward + backward.", "", f"Published reference points: {PUBLISHED}"]
+    return "\n".join(lines) + "\n"
+
+
+def sweep(records, group, axis, mode=FORWARD):
+    """{rung: [(size, ms)]}: the float32 records of a size group along `axis` ("B" or "H").
+
+    The other sizes are held at the group's; along H, the input width I follows H.
+    """
+    kind = "cpu" if records and records[0]["device"].startswith("cpu") else "cuda"
+    base = GROUPS[kind][group][0][0]
+    held = [k for k in base if k != axis and not (axis == "H" and k == "I")]
+    out = {}
+    for r in records:
+        c = r["config"]
+        if (r["mode"] != mode or c["dtype"] != "float32" or r.get("ms") is None
+                or any(c[k] != base[k] for k in held) or (axis == "H" and c["I"] != c["H"])):
+            continue
+        out.setdefault(r["impl"], []).append((c[axis], r["ms"]))
+    return {name: sorted(points) for name, points in out.items()}
+
+
+def figure(records, path):
+    """Three panels: the ladder at the main size, forward time against B and against H."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from solutions.ladder import RUNGS
+
+    if not records:
+        return
+    kind = "cpu" if records[0]["device"].startswith("cpu") else "cuda"
+    main_sizes = GROUPS[kind]["main"][0][0]
+    at_main = [r for r in records if r["config"] == dict(main_sizes, dtype="float32")
+               and r.get("ratio_to_cudnn") is not None]
+    fig, axes = plt.subplots(1, 3, figsize=(13, 3.6))
+    names = [n for n in RUNGS if any(r["impl"] == n for r in at_main)]
+    for j, mode in enumerate(ALL_MODES):
+        ratios = {r["impl"]: r["ratio_to_cudnn"] for r in at_main if r["mode"] == mode}
+        axes[0].bar([i + 0.4 * j for i in range(len(names))],
+                    [ratios.get(n, math.nan) for n in names], width=0.4,
+                    label="forward" if mode == FORWARD else "forward + backward")
+    axes[0].set_xticks([i + 0.2 for i in range(len(names))], names, rotation=60, ha="right")
+    axes[0].set_yscale("log")
+    axes[0].set_ylabel("time / nn.LSTM's time")
+    axes[0].set_title(_label(dict(main_sizes, dtype="float32")), fontsize=8)
+    axes[0].legend(fontsize=7)
+    for ax, group, axis in ((axes[1], "batch", "B"), (axes[2], "hidden", "H")):
+        for name, points in sweep(records, group, axis).items():
+            if len(points) > 1:
+                ax.plot(*zip(*points), marker="o", ms=3, label=name)
+        ax.set_xscale("log", base=2)
+        ax.set_yscale("log")
+        ax.set_xlabel(axis)
+        ax.set_ylabel("forward ms")
+        ax.set_title(f"forward time against {axis}", fontsize=8)
+        if ax.lines:
+            ax.legend(fontsize=6, ncol=2)
+    fig.suptitle(records[0]["device"], fontsize=9)
+    fig.tight_layout()
+    fig.savefig(path, dpi=70)
+    plt.close(fig)
+
+
+def write(records, output):
+    """Write the JSON, the Markdown table and the figure next to each other."""
+    records = sorted(records, key=key)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(json.dumps(records, indent=1) + "\n")
+    output.with_suffix(".md").write_text(markdown(records))
+    figure(records, output.with_suffix(".png"))
+
+
+# ---------------------------------------------------------------------------------------
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="python -m solutions.bench gpu",
+                                     description=__doc__.splitlines()[0])
+    parser.add_argument("--device", help="cuda, cuda:1 or cpu (default: cuda if present)")
+    parser.add_argument("--output", type=Path,
+                        help="the JSON file (default book/data/bench/<device>_ladder.json)")
+    parser.add_argument("--repeats", type=int, help="timed rounds (default 30 GPU, 7 CPU)")
+    parser.add_argument("--warmup", type=int, default=3, help="untimed rounds (default 3)")
+    parser.add_argument("--groups", default=",".join(GROUPS["cpu"]),
+                        help=f"size groups to run (default all: {','.join(GROUPS['cpu'])})")
+    parser.add_argument("--impls", help="rungs to run (default: all that can run here)")
+    parser.add_argument("--dtypes", default="float32,bfloat16,float16",
+                        help="precisions (default float32,bfloat16,float16; the lower two "
+                             "by autocast, on some sizes only)")
+    parser.add_argument("--threads", type=int, default=1,
+                        help="CPU threads for torch (default 1: steadier on a shared machine)")
+    parser.add_argument("--tf32", action="store_true",
+                        help="allow TF32 in cuBLAS and cuDNN alike (default: off for both)")
+    parser.add_argument("--no-profile", action="store_true", help="skip the launch counts")
+    parser.add_argument("--resume", action="store_true",
+                        help="keep the records already in --output; measure only the rest")
+    parser.add_argument("--plot-only", action="store_true",
+                        help="rewrite the Markdown and the figure from --output; measure nothing")
+    args = parser.parse_args(argv)
+
+    import torch
+
+    from solutions import ladder
+
+    device = torch.device(args.device or ("cuda" if torch.cuda.is_available() else "cpu"))
+    if device.type == "cuda" and not torch.cuda.is_available():
+        parser.error("--device cuda, but torch sees no CUDA GPU")
+    if device.type == "cpu":
+        torch.set_num_threads(args.threads)
+    info = machine(device)
+    output = args.output or DATA_DIR / f"{slug(info['device'])}_ladder.json"
+    if args.plot_only:
+        write(json.loads(output.read_text()), output)
+        print(f"Rewrote {output.with_suffix('.md')} and {output.with_suffix('.png')}")
+        return 0
+    groups = args.groups.split(",")
+    unknown = [g for g in groups if g not in GROUPS["cpu"]]
+    if unknown:
+        parser.error(f"unknown groups {unknown}; the groups are {list(GROUPS['cpu'])}")
+    impls = args.impls.split(",") if args.impls else list(ladder.RUNGS)
+    unknown = [i for i in impls if i not in ladder.RUNGS]
+    if unknown:
+        parser.error(f"unknown rungs {unknown}; the rungs are {list(ladder.RUNGS)}")
+    skipped = {i: ladder.available(i, device)[1] for i in impls
+               if not ladder.available(i, device)[0]}
+    impls = [i for i in impls if i not in skipped]
+    repeats = args.repeats or (30 if device.type == "cuda" else 7)
+    if repeats < 1 or args.warmup < 0:
+        parser.error("--repeats must be at least 1 and --warmup at least 0")
+    set_tf32(args.tf32)
+    _no_silent_eager()
+
+    records = json.loads(output.read_text()) if args.resume and output.exists() else []
+    done = {key(r) for r in records if r.get("ms") is not None}
+
+    def log(text):
+        print(text, flush=True)
+
+    log(f"{info['device']}, torch {info['torch']}; rungs: {', '.join(impls)}")
+    for name, reason in skipped.items():
+        log(f"  not run here: {name} ({reason})")
+    for sizes, modes, dtype in configurations(device.type, groups, args.dtypes.split(",")):
+        log(_label(dict(sizes, dtype=dtype)))
+        config_done = {(k[6], k[7]) for k in done if k[:6] == (*sizes.values(), dtype)}
+        new = measure(sizes, modes, dtype, device, impls, repeats, args.warmup,
+                      not args.no_profile, config_done, log)
+        replaced = {key(r) for r in new}
+        records = [r for r in records if key(r) not in replaced]
+        records += [dict(info, tf32=args.tf32, **r) for r in new]
+        write(records, output)
+    print(markdown(sorted(records, key=key)))
+    print(f"Wrote {output} and its .md and .png")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
