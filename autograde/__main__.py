@@ -112,10 +112,8 @@ def _emit(text, output):
 def main(argv=None):
     args = _parser().parse_args(argv)
     if args.command in ("grade", "batch"):
-        from autograde import sandbox
         from autograde.sandbox import Limits
 
-        sandbox.become_subreaper()
         limits = Limits(timeout=args.timeout, memory_mb=args.memory)
     if args.command == "grade":
         problem = _readable(args.submission)
@@ -180,4 +178,9 @@ def _add_workflow(out):
 
 
 if __name__ == "__main__":
+    # Orphaned sandbox processes come to this process (not init), so that they can be
+    # found and killed even without root. Only here: not when main() is called in-process.
+    from autograde import sandbox
+
+    sandbox.become_subreaper()
     sys.exit(main())

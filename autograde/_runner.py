@@ -28,7 +28,6 @@ import select
 import signal
 import sys
 import time
-import traceback
 
 _write = os.write  # kept: a cell may replace os.write, but not these references
 _dumps = json.dumps
@@ -74,33 +73,37 @@ def _c(result, what):
 
 
 def enter_sandbox(sandbox, workdir):
-    """Drop privileges, cut the network, set the limits. Returns facts for the report.
+    """Drop privileges, hide the grader's files, cut the network, set the limits.
 
     sandbox["uid"]: the unprivileged user to become (when the grader runs as root).
-    sandbox["expose"]: [folder, [entries]] pairs: folders the interpreter lives under
-    that the user may not enter (e.g. /root). In a private mount namespace each is
-    covered by an empty folder holding only the listed entries (bind-mounted).
+    sandbox["expose"]: [folder, [entries]] pairs: in a private mount namespace each
+    folder is covered by an empty one that shows only the listed entries (bind-mounted
+    back): the course folder shows only autograde/ (no solutions/, no tests/), and a
+    folder the user may not enter on the way to Python (e.g. /root) shows only that way.
+    Returns facts for the report: the uid, whether there is a network, what failed.
     """
     facts = {"uid": os.getuid(), "network": "open"}
     uid = sandbox.get("uid")
-    if uid is not None:
-        try:
+    try:
+        if uid is not None:
             _c(_libc.unshare(CLONE_NEWNS | CLONE_NEWNET), "unshare")
-            facts["network"] = "none"
-            if sandbox.get("expose"):
-                _expose(sandbox["expose"], sandbox["stage"])
-        except OSError as e:
-            facts["namespace_error"] = str(e)
+        else:  # an unprivileged user namespace, where the system allows one
+            me, group = os.getuid(), os.getgid()
+            _c(_libc.unshare(CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWNET), "unshare")
+            for name, text in (("setgroups", "deny"), ("uid_map", f"{me} {me} 1"),
+                               ("gid_map", f"{group} {group} 1")):
+                with open(f"/proc/self/{name}", "w") as f:
+                    f.write(text)
+        facts["network"] = "none"
+        _expose(sandbox["expose"], sandbox["stage"])
+        facts["hidden"] = True
+    except OSError as e:
+        facts["namespace_error"] = str(e)
+    if uid is not None:
         os.setgroups([])
         os.setgid(sandbox["gid"])
         os.setuid(uid)
         facts["uid"] = uid
-    else:
-        try:  # an unprivileged user namespace, where allowed, gives a private network
-            _c(_libc.unshare(CLONE_NEWUSER | CLONE_NEWNET), "unshare")
-            facts["network"] = "none"
-        except OSError:
-            pass
     _libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)
     _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)  # cleared by setuid: set after
     limits = sandbox["limits"]
@@ -115,12 +118,14 @@ def enter_sandbox(sandbox, workdir):
 
 
 def _expose(expose, stage):
-    """Cover each hidden folder with a tmpfs that shows only the entries the child needs."""
+    """Cover each folder with a tmpfs that shows only the entries the child needs."""
     _c(_libc.mount(b"none", b"/", None, MS_REC | MS_PRIVATE, None), "mount --make-rprivate /")
-    for folder, entries in expose:
+    for n, (folder, entries) in enumerate(expose):
         staged = []
         for k, entry in enumerate(entries):
-            target = os.path.join(stage, str(k))
+            if not os.path.exists(os.path.join(folder, entry)):
+                continue
+            target = os.path.join(stage, f"{n}-{k}")
             os.makedirs(target, exist_ok=True)
             _c(_libc.mount(os.path.join(folder, entry).encode(), target.encode(), None,
                            MS_BIND | MS_REC, None), f"bind {folder}/{entry}")
@@ -361,8 +366,8 @@ class Runner:
         spec = dict(self.job["exercises"][id], cases=self.wait_for_inputs(id))
         out = os.path.join(self.job["outdir"], id)
         os.mkdir(out)
-        self.events.emit("exercise", id=id, s="start")
-        inline = self.job.get("inline") or "tensorflow" in sys.modules
+        inline = bool(self.job.get("inline") or "tensorflow" in sys.modules)
+        self.events.emit("exercise", id=id, s="start", inline=inline)
         if inline:
             guard = FrameworkGuard(self.import_guard) if spec["from_scratch"] else None
             try:
@@ -412,6 +417,7 @@ class Runner:
         if guard:
             guard.install()
         error = self.execute(cell, ns)
+        self.snapshot.restore(self.job["workdir"])  # what the cell patched, the checks do not see
         if error:
             wire.write(os.path.join(out, "cell"), {"ok": False, "error": error})
             return
@@ -431,6 +437,7 @@ class Runner:
                 result = {"status": "submission_error", "error": describe(e)}
             except BaseException as e:
                 result = {"status": "error", "error": describe(e)}
+            self.snapshot.restore(self.job["workdir"])
             try:
                 wire.write(os.path.join(out, str(i)), result)
             except Exception as e:  # e.g. an output too big for the file size limit

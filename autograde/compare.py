@@ -32,7 +32,8 @@ def compare_array(name, got, want, atol, axes=None):
     if type(got) is not np.ndarray:
         return f"{name} should be a NumPy array of shape {want.shape}; got {type(got).__name__}."
     if got.shape != want.shape:
-        return f"{name} has shape {got.shape}; expected {want.shape}{_dims(axes)}."
+        transposed = " (transposed?)" if got.ndim == 2 and got.shape == want.shape[::-1] else ""
+        return f"{name} has shape {got.shape}; expected {want.shape}{_dims(axes)}{transposed}."
     if got.dtype != want.dtype:
         return f"{name} has dtype {got.dtype}; expected {want.dtype} (keep the input dtype)."
     got = np.asarray(got, dtype=np.float64)

@@ -99,7 +99,7 @@ def grade(path, limits=None, only=None, parallel=2, inline=False):
             facts = facts or run.facts
             for id, (exercise, location) in job.items():
                 if isinstance(cases[id], list):
-                    graded[id] = _score(exercise, location, cases[id], run)
+                    graded[id] = _score(exercise, location, cases[id], run, limits)
                 else:  # a bug in the checks, not in the submission
                     graded[id] = entry(exercise, location, "error", 0.0,
                                        f"the grader could not prepare its checks ({cases[id]}); "
@@ -192,7 +192,7 @@ def _kind(job):
     return "tf" if uses_tf else "base"
 
 
-def _score(exercise, location, cases, run):
+def _score(exercise, location, cases, run, limits):
     """The entry for one exercise from what its sandboxed run returned."""
     id = exercise.id
     notes = list(location.notes) + _context_notes(location, run)
@@ -203,7 +203,12 @@ def _score(exercise, location, cases, run):
     if done is None:
         return entry(exercise, location, "error", 0.0, "it was not run (the notebook's "
                       "earlier code stopped the sandbox)", [], notes)
-    stopped = _ending(done)
+    stopped = _ending(done, limits)
+    if done.ended not in ("exited", "signal", "timeout", "inline"):
+        # The process that ran and watched it died or was stopped during it: whatever it
+        # wrote is not trusted.
+        return entry(exercise, location, "error", 0.0, f"it stopped the grading: {stopped}",
+                     [], notes)
     if done.cell is None:
         return entry(exercise, location, "error", 0.0,
                       f"its cell did not finish: {stopped}", [], notes)
@@ -237,9 +242,10 @@ def _score(exercise, location, cases, run):
         if status == "submission_error":
             message = f"{id} {clean(error.get('message'))}."
         elif status == "error":
-            message = f"raised {_exception(error)}"
+            message = f"raised {_exception(error)}{_hint(error)}"
         else:
-            message = f"returned something the grader cannot receive ({clean(error.get('message'))})"
+            message = (f"returned something the grader cannot receive (larger than the "
+                       f"{limits.file_mb:g} MB limit?): {quote(error.get('message'))}")
         results.append(Result(case.label, False, message))
     if forbidden:
         return entry(exercise, location, "forbidden", 0.0,
@@ -259,12 +265,12 @@ def _score(exercise, location, cases, run):
     return entry(exercise, location, verdict, report.score, feedback, checks, notes)
 
 
-def _ending(done):
+def _ending(done, limits):
     """A sentence for how an exercise's run was cut short."""
     if done.ended in ("exited", "signal"):
         return describe_end(done.ended, done.code)
     if done.ended == "timeout":
-        return "it did not finish within the time limit"
+        return f"it did not finish within {limits.timeout:g} s (the time limit)"
     if done.ended == "inline":
         return "the grader received no result"
     return done.ended
@@ -293,6 +299,18 @@ def _exception(error):
     if isinstance(where, list) and len(where) == 2 and all(type(n) is int for n in where):
         text += f" (cell {where[0]}, line {where[1]})"
     return text
+
+
+_SHAPES_MISMATCH = re.compile(r"matmul|mismatch in its core dimension|not aligned|"
+                              r"shapes? .* (cannot|could not) be (multiplied|broadcast)")
+
+
+def _hint(error):
+    """A likely cause for a learner's exception, where one is known."""
+    if error.get("type") == "ValueError" and _SHAPES_MISMATCH.search(str(error.get("message"))):
+        return (". Probably: the shapes in a matrix product do not match: is a weight "
+                "matrix transposed (or the wrong one)?")
+    return ""
 
 
 def entry(exercise, location, verdict, points, feedback, checks, notes=None):

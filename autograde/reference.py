@@ -17,7 +17,7 @@ def _torch():
 
 def _t(a):
     """NumPy -> float64 torch tensor that requires grad."""
-    return _torch().tensor(np.asarray(a, dtype=np.float64), requires_grad=True)
+    return _torch().tensor(np.array(a, dtype=np.float64, order="C"), requires_grad=True)
 
 
 def _rnn_hs(x, h0, Wx, Wh, b):

@@ -243,7 +243,7 @@ def _attempt(base, attempt, cells, exercises, limits, inline, budget, feed, kind
             "cells": cells,
             "exercises": {id: {"module": spec["module"], "from_scratch": spec["from_scratch"]}
                           for id, spec in exercises.items() if id in graded},
-            "sandbox": {"uid": uid, "gid": uid, "expose": _hidden_folders(uid),
+            "sandbox": {"uid": uid, "gid": uid, "expose": _exposed(uid),
                         "stage": str(base / f"stage{attempt}"),
                         "limits": _rlimits(limits, uid, len(cells) + len(graded))},
         }
@@ -257,7 +257,12 @@ def _attempt(base, attempt, cells, exercises, limits, inline, budget, feed, kind
         finally:
             os.close(ev_w)
             os.close(out_w)
-        drain = _Drain(out_r, limits.output_mb * 2**20, proc.pid)
+        def stop():
+            _kill_group(proc.pid)
+            if uid is not None:
+                _kill_user(uid)
+
+        drain = _Drain(out_r, limits.output_mb * 2**20, stop)
         try:
             _follow(proc, ev_r, drain, job, limits, outcome, budget, feed)
         finally:
@@ -334,7 +339,10 @@ def _follow(proc, ev_r, drain, job, limits, outcome, budget, feed):
             kind, key, state = step
             if state == "start":
                 outcome.step = (kind, key)
-                deadline = time.monotonic() + limits.timeout + (10 if kind == "exercise" else 0)
+                # A forked exercise is timed by the child, which then needs a moment to stop
+                # it and report; an exercise run in the child itself is timed from here.
+                slack = 2 if kind == "exercise" and not event.get("inline") else 0
+                deadline = time.monotonic() + limits.timeout + slack
                 continue
             outcome.step = ("between", None)
             deadline = time.monotonic() + limits.timeout
@@ -587,7 +595,7 @@ class _Zygote:
         with self.changed:
             self.changed.wait_for(lambda: pid in self.exits or self.dead, timeout=timeout)
             if pid in self.exits:
-                return self.exits.pop(pid)
+                return self.exits[pid]
             return -signal.SIGKILL if self.dead else None
 
 
@@ -680,30 +688,32 @@ def _threads_of(uid):
     return count
 
 
-def _hidden_folders(uid):
-    """[folder, [entries]]: folders on the way to Python or the course that `uid` cannot enter.
+def _exposed(uid):
+    """[folder, [entries]]: what the child sees of some folders (see _runner.enter_sandbox).
 
-    E.g. Python installed under /root (mode 700): ["/root", [".pyenv"]]. The child shows
-    it only those entries (see autograde._runner.enter_sandbox).
+    The course folder shows only autograde/ (not solutions/ or tests/, which hold
+    answers). When the grader is root, a folder on the way to Python or the course that
+    the sandbox user may not enter (e.g. /root, mode 700) shows only that way.
     """
-    if uid is None:
-        return []
-    needed = {sys.prefix, sys.base_prefix, sys.exec_prefix, str(ROOT),
-              os.path.dirname(os.path.realpath(sys.executable))}
-    needed |= {p for p in sys.path if p and os.path.isdir(p)}
-    hidden = {}
-    for path in sorted(needed):
-        parts = Path(os.path.realpath(path)).parts
-        for depth in range(1, len(parts) - 1):
-            folder = os.path.join(*parts[:depth + 1])
-            try:
-                mode = os.stat(folder).st_mode
-            except OSError:
-                break
-            if not mode & stat.S_IXOTH:
-                hidden.setdefault(folder, set()).add(parts[depth + 1])
-                break
-    return [[folder, sorted(entries)] for folder, entries in sorted(hidden.items())]
+    exposed = {str(ROOT): {"autograde"}}
+    if uid is not None:
+        needed = {sys.prefix, sys.base_prefix, sys.exec_prefix, str(ROOT),
+                  os.path.dirname(os.path.realpath(sys.executable))}
+        needed |= {p for p in sys.path if p and os.path.isdir(p)}
+        for path in sorted(needed):
+            parts = Path(os.path.realpath(path)).parts
+            for depth in range(1, len(parts) - 1):
+                folder = os.path.join(*parts[:depth + 1])
+                try:
+                    mode = os.stat(folder).st_mode
+                except OSError:
+                    break
+                if not mode & stat.S_IXOTH:
+                    exposed.setdefault(folder, set()).add(parts[depth + 1])
+                    break
+    # Outer folders first: a folder shown inside a covered one is covered after it.
+    return [[folder, sorted(entries)] for folder, entries in
+            sorted(exposed.items(), key=lambda item: len(Path(item[0]).parts))]
 
 
 def _make_readable(folder):
@@ -723,9 +733,9 @@ class _Drain(threading.Thread):
     Keeps the first bytes, which explain a child that failed to start.
     """
 
-    def __init__(self, fd, limit, pgid):
+    def __init__(self, fd, limit, stop):
         super().__init__(daemon=True)
-        self.fd, self.limit, self.pgid = fd, limit, pgid
+        self.fd, self.limit, self.stop = fd, limit, stop
         self.total, self.head, self.exceeded = 0, b"", False
         self.start()
 
@@ -740,7 +750,7 @@ class _Drain(threading.Thread):
                 self.total += len(chunk)
                 if self.total > self.limit and not self.exceeded:
                     self.exceeded = True
-                    _kill_group(self.pgid)
+                    self.stop()
         finally:
             os.close(self.fd)
 
@@ -767,15 +777,21 @@ def _kill_user(uid):
 
 
 def _processes_of(uid):
+    """The live (not zombie) processes of `uid`."""
     pids = []
     for pid in os.listdir("/proc"):
         if pid.isdigit():
             try:
-                if os.stat(f"/proc/{pid}").st_uid == uid:
+                if os.stat(f"/proc/{pid}").st_uid == uid and _state(pid) != "Z":
                     pids.append(int(pid))
             except OSError:
                 pass
     return pids
+
+
+def _state(pid):
+    with open(f"/proc/{pid}/stat") as f:
+        return f.read().rsplit(")", 1)[1].split()[0]
 
 
 _LIVE = set()  # pids of the children started by run_notebook that are still running

@@ -30,7 +30,7 @@ def initial_state_grads(dh0, dc0):
     """
     expect("dh0", dh0, (None, None), "B, H")
     expect("dc0", dc0, dh0.shape, "B, H")
-    return dh0.mean(axis=0), dc0.sum(axis=0)
+    return dh0.sum(axis=0), dc0.sum(axis=0)
 
 
 def _check_init_weights(x, Wh0, bh0, Wc0, bc0):
@@ -73,7 +73,7 @@ def initial_state_from_input_backward(dh0, dc0, x, Wh0, bh0, Wc0, bc0):
     h0, _ = initial_state_from_input(x, Wh0, bh0, Wc0, bc0)
     expect("dh0", dh0, h0.shape, "B, H")
     expect("dc0", dc0, h0.shape, "B, H")
-    dz = dh0  # back through tanh
+    dz = dh0 * (1 - h0**2)  # back through tanh
     dx = np.zeros_like(x)
     dx[:, 0] = dz @ Wh0.T + dc0 @ Wc0.T
     return {"x": dx, "Wh0": x1.T @ dz, "bh0": dz.sum(axis=0), "Wc0": x1.T @ dc0,

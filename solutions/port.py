@@ -4,14 +4,14 @@ The book's layout (CONTRACT.md) is the hub; each framework converts to and from 
 All functions take and return NumPy arrays (pass `tensor.detach().numpy()` for torch),
 keep the dtype, and need only NumPy. H is the hidden size, I the input size.
 
-| layout          | weights                                      | gate blocks | forget bias           |
-|-----------------|----------------------------------------------|-------------|-----------------------|
-| book (NumPy)    | Wx (I, 4H), Wh (H, 4H), b (4H,)              | i, f, g, o  | in b                  |
-| TF1 LSTMCell    | kernel (I + H, 4H) = [Wx; Wh], bias (4H,)    | i, j, f, o  | added at run time     |
-| Keras 2 LSTM    | kernel (I, 4H), recurrent_kernel (H, 4H),    | i, f, c, o  | in bias               |
-|                 | bias (4H,)                                   |             |                       |
-| torch.nn.LSTM   | weight_ih (4H, I), weight_hh (4H, H),        | i, f, g, o  | in the biases         |
-|                 | bias_ih (4H,), bias_hh (4H,)                 |             |                       |
+| layout        | weights                                   | gates      | forget bias       |
+|---------------|-------------------------------------------|------------|-------------------|
+| book (NumPy)  | Wx (I, 4H), Wh (H, 4H), b (4H,)           | i, f, g, o | in b              |
+| TF1 LSTMCell  | kernel (I + H, 4H) = [Wx; Wh], bias (4H,) | i, j, f, o | added at run time |
+| Keras 2 LSTM  | kernel (I, 4H), recurrent_kernel (H, 4H), | i, f, c, o | in bias           |
+|               | bias (4H,)                                |            |                   |
+| torch.nn.LSTM | weight_ih (4H, I), weight_hh (4H, H),     | i, f, g, o | in the biases     |
+|               | bias_ih (4H,), bias_hh (4H,)              |            |                   |
 
 TF1's j and Keras's c are the book's g (the candidate). So Keras is the book's layout
 as it is, PyTorch is its transpose, and TF1 stacks Wx over Wh, swaps the f and g blocks

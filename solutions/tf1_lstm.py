@@ -43,7 +43,7 @@ def _as_state(name, state, batch_like, num_units):
     if not isinstance(state, (tuple, list)) or len(state) != 2:
         raise ValueError(f"{name} must be a (c, h) pair; got {type(state).__name__}")
     pair = []
-    for part, value in zip("ch", state):
+    for part, value in zip("ch", state, strict=True):
         value = tf.convert_to_tensor(value, dtype=batch_like.dtype)
         if value.shape.rank != 2 or value.shape[-1] not in (None, num_units):
             raise ValueError(f"{name} {part} must have shape (B, H) = (?, {num_units}); "
@@ -142,7 +142,7 @@ def dynamic_lstm(inputs, num_units, initial_state=None, sequence_length=None,
                          f"({len(num_units)}); got {initial_state!r:.80}")
     else:
         state = tuple(_as_state(f"initial_state[{k}]", s, x, n)
-                      for k, (s, n) in enumerate(zip(initial_state, num_units)))
+                      for k, (s, n) in enumerate(zip(initial_state, num_units, strict=True)))
     if sequence_length is not None:
         sequence_length = tf.convert_to_tensor(sequence_length, dtype=tf.int32)
         if sequence_length.shape.rank != 1:
@@ -159,7 +159,7 @@ def dynamic_lstm(inputs, num_units, initial_state=None, sequence_length=None,
             running = (t < sequence_length)[:, None]
             h = tf.where(running, h, tf.zeros_like(h))
             new_state = [(tf.where(running, c1, c0), tf.where(running, h1, h0))
-                         for (c1, h1), (c0, h0) in zip(new_state, state)]
+                         for (c1, h1), (c0, h0) in zip(new_state, state, strict=True)]
         return t + 1, tuple(new_state), outputs.write(t, h)
 
     with v1.variable_scope(scope):

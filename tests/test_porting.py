@@ -37,7 +37,7 @@ def _tf1_stack(x, forget_bias, rng):
         for v in variables:
             v.load(rng.uniform(-0.7, 0.7, v.shape.as_list()), sess)
         outputs, states, values = sess.run((outputs, states, variables))
-    return outputs, [(s.h, s.c) for s in states], list(zip(values[::2], values[1::2]))
+    return outputs, [(s.h, s.c) for s in states], list(zip(values[::2], values[1::2], strict=True))
 
 
 def _torch_stack(x, state_dicts):
@@ -67,7 +67,7 @@ def _keras_stack(x, keras_weights):
 
 
 def _assert_same(got, want):
-    for a, b in zip(tf.nest.flatten(got), tf.nest.flatten(want)):
+    for a, b in zip(tf.nest.flatten(got), tf.nest.flatten(want), strict=True):
         np.testing.assert_allclose(a, b, rtol=0, atol=1e-10)
 
 
@@ -88,7 +88,7 @@ def test_one_set_of_weights_runs_the_same_in_every_framework(forget_bias):
 
     back = [port.numpy_to_tf1(**port.keras_to_numpy(w), forget_bias=forget_bias)
             for w in keras_weights]
-    for (kernel, bias), (kernel_back, bias_back) in zip(tf1_layers, back):
+    for (kernel, bias), (kernel_back, bias_back) in zip(tf1_layers, back, strict=True):
         np.testing.assert_allclose(kernel_back, kernel, rtol=0, atol=1e-15)
         np.testing.assert_allclose(bias_back, bias, rtol=0, atol=1e-15)
 

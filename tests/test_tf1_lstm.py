@@ -98,7 +98,7 @@ def test_dynamic_lstm_equals_dynamic_rnn(num_units, forget_bias, time_major, rag
     outputs, finals = got
     assert outputs.dtype == dtype and outputs.shape == want[0].shape
     assert len(finals) == len(num_units)
-    for a, b in zip(_flat(got), _flat(want)):
+    for a, b in zip(_flat(got), _flat(want), strict=True):
         np.testing.assert_allclose(a, b, rtol=0, atol=ATOL[dtype])
     if ragged:  # zero after the end; the empty sequence keeps its initial state
         batch_outputs = outputs.transpose(1, 0, 2) if time_major else outputs
@@ -120,14 +120,14 @@ def test_gradients_equal_tf_cells(num_units, ragged, time_major):
         weights = [rng.standard_normal(t.shape[-1]) for t in _flat(ours)]
 
         def loss(result):
-            return sum(tf.reduce_sum(t * w) for t, w in zip(_flat(result), weights))
+            return sum(tf.reduce_sum(t * w) for t, w in zip(_flat(result), weights, strict=True))
 
         ours_grads = v1.gradients(loss(ours), wrt + [variables[n] for n in mine])
         theirs_grads = v1.gradients(loss(theirs), wrt + [variables[n] for n in mine.values()])
         sess.run(v1.global_variables_initializer())
         _copy_tf_variables(sess, np.random.default_rng(0), mine)
         got, want = sess.run((ours_grads, theirs_grads), feed)
-    for a, b in zip(got, want):
+    for a, b in zip(got, want, strict=True):
         np.testing.assert_allclose(a, b, rtol=0, atol=1e-10)
     assert len(got) == 1 + 2 * len(num_units) + 2 * len(num_units)
 
@@ -150,7 +150,7 @@ def test_lstm_cell_equals_lstmcell(dtype, forget_bias):
         _copy_tf_variables(sess, rng, {"mine/kernel": "theirs/kernel", "mine/bias": "theirs/bias"})
         feed = {p: rng.standard_normal((B, p.shape[1])).astype(dtype) for p in (x, c, h)}
         got, want = sess.run((ours, theirs), feed)
-    for a, b in zip(_flat(got), _flat(want)):
+    for a, b in zip(_flat(got), _flat(want), strict=True):
         assert a.dtype == dtype
         np.testing.assert_allclose(a, b, rtol=0, atol=ATOL[dtype])
 
@@ -176,7 +176,7 @@ def test_static_lstm_equals_static_rnn(given):
         feed = {inputs: rng.standard_normal((B, T, I))}
         feed.update({p: rng.standard_normal((B, H)) for p in state})
         got, want = sess.run((ours, (tf.stack(outputs, 1), final)), feed)
-    for a, b in zip(_flat(got), _flat(want)):
+    for a, b in zip(_flat(got), _flat(want), strict=True):
         np.testing.assert_allclose(a, b, rtol=0, atol=1e-10)
 
 

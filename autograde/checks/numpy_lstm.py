@@ -2,6 +2,7 @@
 
 import numpy as np
 
+from autograde import mistakes
 from autograde import reference as ref
 from autograde.checks.numpy_rnn import DTYPES, _label, shapes
 from autograde.registry import exercise
@@ -36,13 +37,17 @@ def _forget_fixed_at_one(a):
     return {**a, "Wx": Wx, "Wh": Wh, "b": b}
 
 
-def gate_suspects(a, fwd):
-    """Known gate mistakes for an LSTM function `fwd(**a)`, as the outputs they would give."""
+def gate_suspects(a, fwd, h_from_g):
+    """Known gate mistakes for an LSTM function `fwd(**a)`, as the outputs they would give.
+
+    h_from_g: the same function with h = o * tanh(g) (from autograde.mistakes).
+    """
     return {
         "gates in the wrong order (the blocks of z are i, f, g, o)": fwd(**_permute_gates(a, "ifog")),
         "gates in TensorFlow's order i, g(j), f, o; this book uses i, f, g, o":
             fwd(**_permute_gates(a, "igfo")),
         "the forget gate is missing or fixed at 1": fwd(**_forget_fixed_at_one(a)),
+        "h = o * tanh(g); it is o * tanh(c), with the new cell state c": h_from_g(**a),
     }
 
 
@@ -58,6 +63,8 @@ def sequence_suspects(a, hs, cs):
         tm = ref.lstm_forward(**{**a, "x": a["x"].transpose(1, 0, 2)})
         out["x is read as time-major (T, B, I); it is batch-major (B, T, I)"] = \
             tuple(s.transpose(1, 0, 2) for s in tm)
+        out["hs and cs are written time-major (T, B, H); they are batch-major (B, T, H)"] = \
+            (hs.transpose(1, 0, 2), cs.transpose(1, 0, 2))
     return out
 
 
@@ -70,7 +77,8 @@ def lstm_step_cases(rng):
             a = lstm_inputs(rng, dtype, **s)
             step = dict(x=a["x"][:, 0], h=a["h0"], c=a["c0"], Wx=a["Wx"], Wh=a["Wh"], b=a["b"])
             suspects = {k: dict(zip(("h_next", "c_next"), v))
-                        for k, v in gate_suspects(step, ref.lstm_step).items()}
+                        for k, v in gate_suspects(step, ref.lstm_step,
+                                                      mistakes.lstm_step_h_from_g).items()}
             cases.append(Case(_label(dtype, dict(B=s["B"], I=s["I"], H=s["H"])), step,
                               dict(zip(("h_next", "c_next"), ref.lstm_step(**step))),
                               ATOL[np.dtype(dtype)],
@@ -87,7 +95,8 @@ def lstm_forward_cases(rng):
         for s in shapes(rng) + [dict(B=2, T=6, I=3, H=4)]:
             a = lstm_inputs(rng, dtype, **s)
             hs, cs = ref.lstm_forward(**a)
-            suspects = {**gate_suspects(a, ref.lstm_forward), **sequence_suspects(a, hs, cs)}
+            suspects = {**gate_suspects(a, ref.lstm_forward, mistakes.lstm_forward_h_from_g),
+                        **sequence_suspects(a, hs, cs)}
             cases.append(Case(_label(dtype, s), a, {"hs": hs, "cs": cs}, ATOL[np.dtype(dtype)],
                               axes={"hs": ("B", "T", "H"), "cs": ("B", "T", "H")},
                               suspects={k: {"hs": v[0], "cs": v[1]} for k, v in suspects.items()}))
@@ -137,7 +146,9 @@ def run_stacked(fn, inputs):
 def stacked_lstm_forward_cases(rng):
     cases = []
     for dtype in DTYPES:
-        for widths, with_states in (([3, 4], False), ([2, 5, 3, 4], True), ([4, 3, 3], True)):
+        # The last stack has equal widths, so that a stack that reuses one layer's weights
+        # (or feeds x to every layer) still runs, and its mistake can be named.
+        for widths, with_states in (([3, 4], False), ([2, 5, 3, 4], True), ([3, 3, 3], True)):
             B, T = int(rng.integers(1, 4)), int(rng.integers(1, 6))
             x = random_array(rng, (B, T, widths[0]), dtype)
             layers = [{k: v for k, v in lstm_inputs(rng, dtype, B, 1, i, h).items()
@@ -151,5 +162,37 @@ def stacked_lstm_forward_cases(rng):
             label = (f"{np.dtype(dtype).name}, B={B} T={T} widths={widths}"
                      f"{', given states' if with_states else ''}")
             cases.append(Case(label, dict(x=x, layers=layers, states=states), expected,
-                              ATOL[np.dtype(dtype)], axes={"hs": ("B", "T", "H")}))
+                              ATOL[np.dtype(dtype)], axes={"hs": ("B", "T", "H")},
+                              suspects=stacking_suspects(x, layers, states, expected)))
     return cases
+
+
+def _flat(hs, finals):
+    out = {"hs": hs}
+    for k, (h, c) in enumerate(finals):
+        out[f"h_T[{k}]"], out[f"c_T[{k}]"] = h, c
+    return out
+
+
+def stacking_suspects(x, layers, states, expected):
+    """Known stacking mistakes, as the flat outputs of run_stacked they would give."""
+    n = len(layers)
+    out = {}
+    if all(layer["Wx"].shape == layers[0]["Wx"].shape for layer in layers):
+        out["one weight set (layers[0]) is used for every layer; each layer has its own"] = \
+            _flat(*ref.stacked_lstm_forward(x, [layers[0]] * n, states))
+        finals, hs = [], x
+        for k, layer in enumerate(layers):
+            alone, alone_finals = ref.stacked_lstm_forward(
+                x, [layer], None if states is None else [states[k]])
+            finals += alone_finals
+            hs = alone
+        out["every layer reads x; layer k reads the hidden states of layer k-1"] = \
+            _flat(hs, finals)
+    if states is not None:
+        out["the given states are ignored (zeros used instead)"] = \
+            _flat(*ref.stacked_lstm_forward(x, layers, None))
+    out["the final states are returned as (c_T, h_T); each is (h_T, c_T)"] = {
+        **{f"h_T[{k}]": expected[f"c_T[{k}]"] for k in range(n)},
+        **{f"c_T[{k}]": expected[f"h_T[{k}]"] for k in range(n)}}
+    return out

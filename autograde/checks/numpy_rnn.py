@@ -28,6 +28,9 @@ def _label(dtype, s):
     return f"{np.dtype(dtype).name}, " + " ".join(f"{k}={v}" for k, v in s.items())
 
 
+TRANSPOSED_WH = "the weights Wh are used transposed (h @ Wh.T); the book computes h @ Wh"
+
+
 def forward_suspects(a, fwd, hs):
     """Common sequence-loop mistakes, as the outputs they would produce."""
     zeros = np.zeros_like(a["h0"])
@@ -35,11 +38,14 @@ def forward_suspects(a, fwd, hs):
     skipped[:, -1] = 0
     out = {"the initial state h0 is ignored (zeros used instead)":
            fwd(a["x"], zeros, *[a[k] for k in list(a)[2:]]),
-           "the loop skips the last timestep": skipped}
+           "the loop skips the last timestep": skipped,
+           TRANSPOSED_WH: fwd(**{**a, "Wh": a["Wh"].T})}
     if a["x"].shape[0] == a["x"].shape[1]:  # B == T: reading x as (T, B, I) still runs
         x_tm = a["x"].transpose(1, 0, 2)
         out["x is read as time-major (T, B, I); it is batch-major (B, T, I)"] = \
             fwd(x_tm, *[a[k] for k in list(a)[1:]]).transpose(1, 0, 2)
+        out["hs is written time-major (T, B, H); it is batch-major (B, T, H)"] = \
+            hs.transpose(1, 0, 2)
     return {k: {"hs": v} for k, v in out.items()}
 
 
@@ -53,7 +59,9 @@ def rnn_step_cases(rng):
             step = dict(x=a["x"][:, 0], h=a["h0"], Wx=a["Wx"], Wh=a["Wh"], b=a["b"])
             cases.append(Case(_label(dtype, dict(B=s["B"], I=s["I"], H=s["H"])), step,
                               {"h_next": ref.rnn_step(**step)}, ATOL[np.dtype(dtype)],
-                              axes={"h_next": ("B", "H")}))
+                              axes={"h_next": ("B", "H")},
+                              suspects={TRANSPOSED_WH: {
+                                  "h_next": ref.rnn_step(**{**step, "Wh": step["Wh"].T})}}))
     return cases
 
 
@@ -85,8 +93,11 @@ def rnn_backward_cases(rng):
             a = rnn_inputs(rng, dtype, **s)
             dhs = random_array(rng, (s["B"], s["T"], s["H"]), dtype)
             args = dict(dhs=dhs, **a)
-            cases.append(Case(_label(dtype, s), args, ref.rnn_backward(**args),
-                              ATOL[np.dtype(dtype)], axes=GRAD_AXES))
+            grads = ref.rnn_backward(**args)
+            cases.append(Case(_label(dtype, s), args, grads, ATOL[np.dtype(dtype)],
+                              axes=GRAD_AXES, suspects={
+                                  "the gradient of Wh is transposed (dz.T @ h); it is "
+                                  "h_prev.T @ dz, summed over time": {"Wh": grads["Wh"].T}}))
     # One case against centred finite differences of torch.nn.RNN's forward (no autograd).
     a = rnn_inputs(rng, np.float64, B=2, T=3, I=2, H=3)
     dhs = random_array(rng, (2, 3, 3), np.float64)

@@ -8,9 +8,15 @@ in another fresh tf.Graph, gives its variables the same values by name and runs 
 Variables are compared by name and shape, so the learner's graph must create exactly
 the ones the contract names (CONTRACT.md, `solutions.tf1_lstm`).
 
+While the learner's graph is built, TF's own RNN cells refuse to run (`_run_learner`),
+except inside this module's `lstm_cell`, which chapters 23 and 24 hand out so that the
+loop exercises do not depend on the learner's cell.
+
 The TF-backed functions below (`lstm_cell`, `static_lstm`, `dynamic_lstm`) are also the
 stand-ins that `use_working` hands out: TF's cells, with their variables renamed to the
-contract's names by a custom getter. TensorFlow is imported on first use.
+contract's names by a custom getter. The porting exercises' stand-ins (`tf1_to_numpy`,
+`numpy_to_tf1`) are NumPy, checked against TF's cell and torch's. TensorFlow is imported
+on first use.
 """
 
 import contextlib
@@ -160,11 +166,11 @@ def _no_framework_rnn():
                                                       (lstm.LSTMCell, "call")]
     saved = [vars(cls)[name] for cls, name in patched]
     try:
-        for (cls, name), original in zip(patched, saved):
+        for (cls, name), original in zip(patched, saved, strict=True):
             setattr(cls, name, refusing(original))
         yield
     finally:
-        for (cls, name), original in zip(patched, saved):
+        for (cls, name), original in zip(patched, saved, strict=True):
             setattr(cls, name, original)
 
 
@@ -286,7 +292,7 @@ def lstm_cell_cases(rng):
     cases = []
     sizes = [dict(B=1, I=2, H=3), dict(B=int(rng.integers(2, 5)), I=int(rng.integers(2, 5)),
                                        H=int(rng.integers(2, 5)))]
-    for dtype, s, forget_bias in zip(DTYPES * 2, sizes * 2, (1.0, 1.0, 0.0, 0.5)):
+    for dtype, s, forget_bias in zip(DTYPES * 2, sizes * 2, (1.0, 1.0, 0.0, 0.5), strict=True):
         B, I, H = s["B"], s["I"], s["H"]
         [(kernel, bias)] = _random_layers(rng, dtype, I, [H])
         a = dict(x=random_array(rng, (B, I), dtype), c=random_array(rng, (B, H), dtype),
@@ -294,7 +300,7 @@ def lstm_cell_cases(rng):
                  variables={"lstm/kernel": kernel, "lstm/bias": bias})
         expected = run_lstm_cell(lstm_cell, a)
 
-        def step(layers, fb, c=a["c"], h=a["h"]):
+        def step(layers, fb, c=a["c"], h=a["h"], a=a):
             out, [(c_next, h_next)] = _numpy_tf1_lstm(a["x"][:, None], layers, fb, [(c, h)])
             return {"output": out[:, 0], "c_next": c_next, "h_next": h_next}
 
@@ -339,8 +345,8 @@ def tf1_to_numpy(kernel, bias, forget_bias=1.0):
     TF's blocks i, j, f, o are the book's i, g, f, o; TF adds forget_bias at run time.
     """
     H = bias.size // 4
-    blocks = dict(zip("ijfo", np.split(kernel, 4, axis=1)))
-    biases = dict(zip("ijfo", np.split(bias, 4)))
+    blocks = dict(zip("ijfo", np.split(kernel, 4, axis=1), strict=True))
+    biases = dict(zip("ijfo", np.split(bias, 4), strict=True))
     W = np.concatenate([blocks[gate] for gate in "ifjo"], axis=1)
     b = np.concatenate([biases["i"], biases["f"] + forget_bias, biases["j"], biases["o"]])
     return {"Wx": W[:-H], "Wh": W[-H:], "b": b.astype(bias.dtype)}
@@ -348,8 +354,8 @@ def tf1_to_numpy(kernel, bias, forget_bias=1.0):
 
 def numpy_to_tf1(Wx, Wh, b, forget_bias=1.0):
     """(kernel (I + H, 4H), bias (4H,)) for TF1's LSTMCell from the book's Wx, Wh, b."""
-    blocks = dict(zip("ifgo", np.split(np.concatenate([Wx, Wh]), 4, axis=1)))
-    biases = dict(zip("ifgo", np.split(b, 4)))
+    blocks = dict(zip("ifgo", np.split(np.concatenate([Wx, Wh]), 4, axis=1), strict=True))
+    biases = dict(zip("ifgo", np.split(b, 4), strict=True))
     kernel = np.concatenate([blocks[gate] for gate in "igfo"], axis=1)
     bias = np.concatenate([biases["i"], biases["g"], biases["f"] - forget_bias, biases["o"]])
     return kernel, bias.astype(b.dtype)
@@ -360,7 +366,7 @@ def numpy_to_tf1(Wx, Wh, b, forget_bias=1.0):
 def tf1_to_numpy_cases(rng):
     cases = []
     for dtype, (I, H), forget_bias in zip(DTYPES * 2, ((2, 3), (4, 2), (3, 3), (1, 4)),
-                                          (1.0, 1.0, 0.0, 0.5)):
+                                          (1.0, 1.0, 0.0, 0.5), strict=True):
         B = int(rng.integers(1, 4))
         [(kernel, bias)] = _random_layers(rng, dtype, I, [H])
         a = dict(kernel=kernel, bias=bias, forget_bias=forget_bias,
@@ -386,51 +392,6 @@ def tf1_to_numpy_cases(rng):
     return cases
 
 
-def run_numpy_to_tf1(fn, inputs):
-    """Port with fn(Wx, Wh, b, forget_bias); run TF's LSTMCell with the ported variables."""
-    out = fn(inputs["Wx"], inputs["Wh"], inputs["b"], inputs["forget_bias"])
-    kernel, bias = _pair(out, "(kernel, bias)")
-    ported = {"kernel": kernel, "bias": bias}
-    Wx, b = inputs["Wx"], inputs["b"]
-    shapes = {"kernel": (Wx.shape[0] + b.size // 4, b.size), "bias": b.shape}
-    if any(type(v) is not np.ndarray or v.shape != shapes[k] for k, v in ported.items()):
-        return ported  # the comparison says what is wrong with them
-    cell = run_lstm_cell(lstm_cell, dict(x=inputs["x"], c=inputs["c"], h=inputs["h"],
-                                         num_units=b.size // 4,
-                                         forget_bias=inputs["forget_bias"],
-                                         variables={"lstm/kernel": kernel.astype(Wx.dtype),
-                                                    "lstm/bias": bias.astype(Wx.dtype)}))
-    return {**ported, "h_next (TF's LSTMCell with your variables)": cell["h_next"],
-            "c_next (TF's LSTMCell with your variables)": cell["c_next"]}
-
-
-@exercise("numpy_to_tf1", points=2, chapter=CHAPTER_PORT, run=run_numpy_to_tf1,
-          reference=numpy_to_tf1, solution="solutions.port")
-def numpy_to_tf1_cases(rng):
-    cases = []
-    for dtype, (I, H), forget_bias in zip(DTYPES * 2, ((2, 3), (4, 2), (3, 3), (1, 4)),
-                                          (1.0, 1.0, 0.0, 0.5)):
-        B = int(rng.integers(1, 4))
-        a = dict(Wx=random_array(rng, (I, 4 * H), dtype, 0.8),
-                 Wh=random_array(rng, (H, 4 * H), dtype, 0.8),
-                 b=random_array(rng, (4 * H,), dtype, 0.5), forget_bias=forget_bias,
-                 x=random_array(rng, (B, I), dtype), h=random_array(rng, (B, H), dtype),
-                 c=random_array(rng, (B, H), dtype))
-        kernel, bias = numpy_to_tf1(a["Wx"], a["Wh"], a["b"], forget_bias)
-        h_next, c_next = ref.lstm_step(a["x"], a["h"], a["c"], a["Wx"], a["Wh"], a["b"])
-        expected = {"kernel": kernel, "bias": bias,
-                    "h_next (TF's LSTMCell with your variables)": h_next,
-                    "c_next (TF's LSTMCell with your variables)": c_next}
-        suspects = {"the gate blocks are still in the book's order i, f, g, o; TF's is "
-                    "i, j, f, o": {"kernel": np.concatenate([a["Wx"], a["Wh"]])}}
-        if forget_bias:
-            suspects["forget_bias is left in the bias; TF's cell adds it again at run time"] = \
-                {"bias": numpy_to_tf1(a["Wx"], a["Wh"], a["b"], 0.0)[1]}
-        cases.append(Case(_label(dtype, dict(I=I, H=H)) + f", forget_bias={forget_bias:g}", a,
-                          expected, ATOL[np.dtype(dtype)], suspects=suspects))
-    return cases
-
-
 # ---------------------------------------------------------------------------------------
 # static_lstm
 
@@ -445,7 +406,7 @@ def run_static_lstm(fn, inputs):
         initial = None
         if state is not None:
             initial = tuple(_placeholder(s, {0}) for s in state)
-            feed.update(zip(initial, state))
+            feed.update(zip(initial, state, strict=True))
         with v1.variable_scope("rnn"):
             out = fn(ph, inputs["num_units"], initial_state=initial,
                      forget_bias=inputs["forget_bias"])
@@ -456,14 +417,17 @@ def run_static_lstm(fn, inputs):
     return _run_graph(build, inputs["variables"])[0]
 
 
+# static_lstm and dynamic_lstm are graded on the loop, not the cell: the chapter hands out
+# this module's `lstm_cell` (TF's LSTMCell inside), so the grader's blanket ban on TF's cells
+# (from_scratch) would refuse it. `_run_learner` bans them itself, except through it.
 @exercise("static_lstm", points=2, chapter=CHAPTER_LOOP, run=_run_learner(run_static_lstm),
-          reference=static_lstm, solution="solutions.tf1_lstm")
+          reference=static_lstm, solution="solutions.tf1_lstm", from_scratch=False)
 def static_lstm_cases(rng):
     cases = []
     n = int(rng.integers(2, 5))
     for dtype, (B, T, I, H), given, forget_bias in zip(
             DTYPES * 2, ((1, 1, 2, 3), (n, n, n + 1, 3), (2, 4, 3, 2), (3, 2, 1, 4)),
-            (False, True, True, False), (1.0, 1.0, 0.0, 1.0)):
+            (False, True, True, False), (1.0, 1.0, 0.0, 1.0), strict=True):
         [(kernel, bias)] = _random_layers(rng, dtype, I, [H])
         state = (random_array(rng, (B, H), dtype), random_array(rng, (B, H), dtype)) \
             if given else None
@@ -471,7 +435,7 @@ def static_lstm_cases(rng):
                  forget_bias=forget_bias, variables={"rnn/kernel": kernel, "rnn/bias": bias})
         expected = run_static_lstm(static_lstm, a)
 
-        def forward(layers, fb, state=state):
+        def forward(layers, fb, state=state, a=a):
             outputs, [(c, h)] = _numpy_tf1_lstm(a["inputs"], layers, fb,
                                                 None if state is None else [state])
             return {"outputs": outputs, "c_T": c, "h_T": h}
@@ -507,8 +471,8 @@ def run_dynamic_lstm(fn, inputs):
         initial = seq = None
         if states is not None:
             initial = tuple(tuple(_placeholder(s, {0}) for s in pair) for pair in states)
-            for pair, values in zip(initial, states):
-                feed.update(zip(pair, values))
+            for pair, values in zip(initial, states, strict=True):
+                feed.update(zip(pair, values, strict=True))
         if lengths is not None:
             seq = _placeholder(lengths, {0})
             feed[seq] = lengths
@@ -542,7 +506,7 @@ def _dynamic_results(a, layers, forget_bias, states="given", lengths="given",
 
 
 @exercise("dynamic_lstm", points=4, chapter=CHAPTER_LOOP, run=_run_learner(run_dynamic_lstm),
-          reference=dynamic_lstm, solution="solutions.tf1_lstm")
+          reference=dynamic_lstm, solution="solutions.tf1_lstm", from_scratch=False)
 def dynamic_lstm_cases(rng):
     cases = []
     settings = [  # (units, time_major, ragged, given state, forget_bias, scope)
@@ -551,8 +515,8 @@ def dynamic_lstm_cases(rng):
         ([2, 5, 3], False, True, False, 1.0, "rnn"),
         ([3, 4], False, False, True, 1.0, "decoder"),
     ]
-    for dtype, (units, time_major, ragged, given, forget_bias, scope) in zip(DTYPES * 2,
-                                                                              settings):
+    for dtype, setting in zip(DTYPES * 2, settings, strict=True):
+        units, time_major, ragged, given, forget_bias, scope = setting
         B, T, I = int(rng.integers(2, 5)), int(rng.integers(2, 6)), int(rng.integers(1, 4))
         layers = _random_layers(rng, dtype, I, units)
         x = random_array(rng, (B, T, I), dtype)
@@ -591,4 +555,52 @@ def dynamic_lstm_cases(rng):
         time_axes = ("T", "B", "H") if time_major else ("B", "T", "H")
         cases.append(Case(label, a, expected, ATOL[np.dtype(dtype)],
                           axes={"outputs": time_axes}, suspects=suspects))
+    return cases
+
+
+# ---------------------------------------------------------------------------------------
+# numpy_to_tf1 (NumPy only; the outputs come from TF's LSTMCell with the ported variables)
+
+def run_numpy_to_tf1(fn, inputs):
+    """Port with fn(Wx, Wh, b, forget_bias); run TF's LSTMCell with the ported variables."""
+    out = fn(inputs["Wx"], inputs["Wh"], inputs["b"], inputs["forget_bias"])
+    kernel, bias = _pair(out, "(kernel, bias)")
+    ported = {"kernel": kernel, "bias": bias}
+    Wx, b = inputs["Wx"], inputs["b"]
+    shapes = {"kernel": (Wx.shape[0] + b.size // 4, b.size), "bias": b.shape}
+    if any(type(v) is not np.ndarray or v.shape != shapes[k] for k, v in ported.items()):
+        return ported  # the comparison says what is wrong with them
+    cell = run_lstm_cell(lstm_cell, dict(x=inputs["x"], c=inputs["c"], h=inputs["h"],
+                                         num_units=b.size // 4,
+                                         forget_bias=inputs["forget_bias"],
+                                         variables={"lstm/kernel": kernel.astype(Wx.dtype),
+                                                    "lstm/bias": bias.astype(Wx.dtype)}))
+    return {**ported, "h_next (TF's LSTMCell with your variables)": cell["h_next"],
+            "c_next (TF's LSTMCell with your variables)": cell["c_next"]}
+
+
+@exercise("numpy_to_tf1", points=2, chapter=CHAPTER_PORT, run=run_numpy_to_tf1,
+          reference=numpy_to_tf1, solution="solutions.port")
+def numpy_to_tf1_cases(rng):
+    cases = []
+    for dtype, (I, H), forget_bias in zip(DTYPES * 2, ((2, 3), (4, 2), (3, 3), (1, 4)),
+                                          (1.0, 1.0, 0.0, 0.5), strict=True):
+        B = int(rng.integers(1, 4))
+        a = dict(Wx=random_array(rng, (I, 4 * H), dtype, 0.8),
+                 Wh=random_array(rng, (H, 4 * H), dtype, 0.8),
+                 b=random_array(rng, (4 * H,), dtype, 0.5), forget_bias=forget_bias,
+                 x=random_array(rng, (B, I), dtype), h=random_array(rng, (B, H), dtype),
+                 c=random_array(rng, (B, H), dtype))
+        kernel, bias = numpy_to_tf1(a["Wx"], a["Wh"], a["b"], forget_bias)
+        h_next, c_next = ref.lstm_step(a["x"], a["h"], a["c"], a["Wx"], a["Wh"], a["b"])
+        expected = {"kernel": kernel, "bias": bias,
+                    "h_next (TF's LSTMCell with your variables)": h_next,
+                    "c_next (TF's LSTMCell with your variables)": c_next}
+        suspects = {"the gate blocks are still in the book's order i, f, g, o; TF's is "
+                    "i, j, f, o": {"kernel": np.concatenate([a["Wx"], a["Wh"]])}}
+        if forget_bias:
+            suspects["forget_bias is left in the bias; TF's cell adds it again at run time"] = \
+                {"bias": numpy_to_tf1(a["Wx"], a["Wh"], a["b"], 0.0)[1]}
+        cases.append(Case(_label(dtype, dict(I=I, H=H)) + f", forget_bias={forget_bias:g}", a,
+                          expected, ATOL[np.dtype(dtype)], suspects=suspects))
     return cases

@@ -49,5 +49,5 @@ def usage():
 
 
 def run(name, argv):
-    """Run benchmark `name` (one of `available()`) with the arguments `argv`; return its exit status."""
+    """Run benchmark `name` (one of `available()`) with `argv`; return its exit status."""
     return importlib.import_module(f"{__name__}.{name}{SUFFIX}").main(argv)

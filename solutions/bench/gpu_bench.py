@@ -31,6 +31,7 @@ import argparse
 import contextlib
 import json
 import math
+import os
 import platform
 import re
 import statistics
@@ -247,9 +248,10 @@ def profile_counts(step, device, per):
     Returns {"launches_per_step", "kernels_per_step", "top_ops"}. On a GPU, launches are
     the host's calls that start GPU work (kernel and graph launches, async copies and
     sets) and kernels are what ran on the GPU; a CUDA graph is one launch of many
-    kernels. On the CPU, there are no kernel launches: launches counts the innermost
-    ATen operators dispatched (each one a separate pass over memory) and kernels is None.
-    top_ops: the six operators (CPU) or kernels (GPU) with most self time:
+    kernels. On the CPU there are no launches; launches_per_step counts the ATen
+    operators called from Python (each pays the dispatcher's overhead; the code that
+    torch.compile generates is not an ATen operator and is not counted) and kernels
+    is None. top_ops: the six GPU kernels, or CPU events, with most self time, as
     [{"name", "per_step", "share"}], share of the total self time.
     """
     import torch
@@ -258,7 +260,7 @@ def profile_counts(step, device, per):
 
     cuda = device.type == "cuda"
     activities = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if cuda else [])
-    with profile(activities=activities) as prof:
+    with quiet_stderr(), profile(activities=activities) as prof:
         step()
         if cuda:
             torch.cuda.synchronize(device)
@@ -268,12 +270,12 @@ def profile_counts(step, device, per):
         launches = sum(any(c in e.name for c in LAUNCH_CALLS) for e in events
                        if e.device_type == DeviceType.CPU)
         kernels = len(gpu)
-        timed = [(e.name, _self_time(e, cuda=True)) for e in gpu]
+        timed = [(e.name, float(e.time_range.elapsed_us())) for e in gpu]
     else:
-        leaves = [e for e in events if e.name.startswith("aten::")
-                  and not any(c.name.startswith("aten::") for c in e.cpu_children)]
-        launches, kernels = len(leaves), None
-        timed = [(e.name, _self_time(e, cuda=False)) for e in leaves]
+        cpu = [e for e in events if e.device_type == DeviceType.CPU]
+        launches = sum(e.name.startswith("aten::") and not _inside_aten(e) for e in cpu)
+        kernels = None
+        timed = [(e.name, float(e.self_cpu_time_total)) for e in cpu]
     total = sum(t for _, t in timed) or 1.0
     by_name = {}
     for name, t in timed:
@@ -287,14 +289,33 @@ def profile_counts(step, device, per):
                          for name, (count, seconds) in top])
 
 
-def _self_time(event, cuda):
-    if cuda:  # a kernel: its duration on the GPU
-        return float(event.time_range.elapsed_us())
-    return float(event.self_cpu_time_total)
+def _inside_aten(event):
+    """Whether an event runs inside an ATen operator (e.g. aten::mm inside aten::matmul)."""
+    parent = event.cpu_parent
+    while parent is not None:
+        if parent.name.startswith("aten::"):
+            return True
+        parent = parent.cpu_parent
+    return False
 
 
 def _short(name, width=70):
+    if name.startswith("## Call CompiledFxGraph"):  # its name ends in a hash that varies
+        return "compiled graph (Inductor's code)"
     return name if len(name) <= width else name[:width - 3] + "..."
+
+
+@contextlib.contextmanager
+def quiet_stderr():
+    """Silence the C-level stderr (some torch builds print a line at each profiler start)."""
+    saved = os.dup(2)
+    with open(os.devnull, "w") as null:
+        os.dup2(null.fileno(), 2)
+    try:
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
 
 
 def measure(sizes, modes, dtype, device, impls, repeats, warmup, profile, done, log):

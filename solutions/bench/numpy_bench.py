@@ -168,10 +168,11 @@ def benchmark(repeats):
         results.append(dict(
             dtype=dtype, numpy_ms=1e3 * seconds["numpy"], torch_ms=1e3 * seconds["torch"],
             ratio=seconds["numpy"] / seconds["torch"],
-            numpy_gflops=flops / seconds["numpy"] / 1e9, torch_gflops=flops / seconds["torch"] / 1e9,
+            numpy_gflops=flops / seconds["numpy"] / 1e9,
+            torch_gflops=flops / seconds["torch"] / 1e9,
             matmul_numpy_gflops=matmul["numpy"], matmul_torch_gflops=matmul["torch"],
             largest_difference=difference))
-    # Other processes on the machine slow both sides, unevenly: the load average says how busy it was.
+    # Other processes slow both sides, unevenly: the load average says how busy the machine was.
     load = dict(before=load_before, after=os.getloadavg()[0])
     return dict(benchmark="numpy", sizes=SIZES, flops=flops, flop_count=FLOP_COUNT,
                 matmul_size=MATMUL_N, repeats=repeats, date=time.strftime("%Y-%m-%d"),
@@ -198,15 +199,16 @@ def markdown(report):
         f"{report['repeats']} alternating runs, {report['date']}.",
         "",
         f"Machine: {m['cpu']}, {m['cores']} cores; NumPy {m['numpy']} ({m['numpy_blas']}, "
-        f"{m.get('numpy_threads', '?')} threads), torch {m['torch']} ({m['torch_threads']} threads).",
+        f"{m.get('numpy_threads', '?')} threads), torch {m['torch']} "
+        f"({m['torch_threads']} threads).",
         "",
         "| dtype | NumPy (ms) | torch (ms) | NumPy / torch | NumPy GFLOP/s | torch GFLOP/s "
         f"| {report['matmul_size']}² matmul GFLOP/s (NumPy, torch) |",
         "|---|---:|---:|---:|---:|---:|---:|",
     ]
     for r in report["results"]:
-        lines.append(f"| {r['dtype']} | {r['numpy_ms']:.1f} | {r['torch_ms']:.1f} | {r['ratio']:.2f} "
-                     f"| {r['numpy_gflops']:.0f} | {r['torch_gflops']:.0f} "
+        lines.append(f"| {r['dtype']} | {r['numpy_ms']:.1f} | {r['torch_ms']:.1f} "
+                     f"| {r['ratio']:.2f} | {r['numpy_gflops']:.0f} | {r['torch_gflops']:.0f} "
                      f"| {r['matmul_numpy_gflops']:.0f}, {r['matmul_torch_gflops']:.0f} |")
     lines += ["", f"FLOPs: {report['flop_count']}"]
     return "\n".join(lines) + "\n"
