@@ -1,8 +1,9 @@
 """`python -m autograde`: grade a submission or a class, build the answer key or the learner's copy.
 
     python -m autograde grade SUBMISSION [--format F] [--output FILE] [--timeout S]
-                                         [--fail-under PERCENT] [--report FILE]
+                                         [--fail-under PERCENT] [--report FILE] [--only IDS]
     python -m autograde batch CLASS_DIR [--jobs N] [--output gradebook.csv] [--timeout S]
+                                        [--only IDS]
     python -m autograde solve OUT_DIR
     python -m autograde release OUT_DIR
     python -m autograde report REPORT.json [--format F] [--output FILE]
@@ -38,6 +39,7 @@ def _parser():
     g.add_argument("--fail-under", type=float, metavar="PERCENT",
                    help="exit with status 1 when the score is below PERCENT")
     _limits(g)
+    _only(g)
 
     b = sub.add_parser("batch", help="grade a class: one submission per sub-folder")
     b.add_argument("class_dir", metavar="CLASS_DIR")
@@ -45,6 +47,7 @@ def _parser():
     b.add_argument("--output", default="gradebook.csv", metavar="FILE")
     b.add_argument("--no-progress", action="store_true", help="no progress bar")
     _limits(b)
+    _only(b)
 
     s = sub.add_parser("solve", help="the answer key: the book with every exercise solved")
     s.add_argument("out_dir", metavar="OUT_DIR")
@@ -63,6 +66,22 @@ def _limits(parser):
                         help="time limit per exercise (default 60)")
     parser.add_argument("--memory", type=_positive_int, default=4096, metavar="MB",
                         help="memory limit of the submission's process (default 4096)")
+
+
+def _only(parser):
+    parser.add_argument("--only", type=_exercise_ids, metavar="ID[,ID...]",
+                        help="grade only these exercises")
+
+
+def _exercise_ids(text):
+    from autograde import registry
+
+    ids = [id.strip() for id in text.split(",") if id.strip()]
+    unknown = [id for id in ids if id not in registry.exercises()]
+    if unknown or not ids:
+        raise argparse.ArgumentTypeError(f"unknown exercise {', '.join(unknown) or text!r}; "
+                                         f"the exercises are {', '.join(registry.exercises())}")
+    return ids
 
 
 def _positive_float(text):
@@ -121,7 +140,8 @@ def main(argv=None):
             return _fail(problem)
         from autograde import grader
 
-        report = grader.grade(args.submission, limits=limits, parallel=os.cpu_count() or 1)
+        report = grader.grade(args.submission, limits=limits, only=args.only,
+                              parallel=os.cpu_count() or 1)
         if args.report:
             Path(args.report).write_text(formats.as_json(report))
         _emit(formats.render(report, args.format), args.output)
@@ -135,7 +155,7 @@ def main(argv=None):
         from autograde import batch
 
         batch.batch(args.class_dir, args.output, jobs=args.jobs, limits=limits,
-                    progress=not args.no_progress)
+                    progress=not args.no_progress, only=args.only)
         return 0
     if args.command == "report":
         import json

@@ -30,31 +30,32 @@ def students(class_dir):
                   if p.is_dir() and not p.name.startswith((".", "_")))
 
 
-def batch(class_dir, output, jobs=2, limits=None, progress=True):
+def batch(class_dir, output, jobs=2, limits=None, progress=True, only=None):
     """Grade every student in `class_dir`; write the gradebook and the reports.
 
-    Returns {student: report}.
+    only: the exercise ids to grade (default: all). Returns {student: report}.
     """
     limits = limits or Limits()
+    ids = list(only) if only is not None else list(registry.exercises())
     output = Path(output)
     folders = students(class_dir)
     reports = {}
     bar = _progress(len(folders), progress)
-    suspects = _grade_all(folders, jobs, limits, reports, bar)
+    suspects = _grade_all(folders, jobs, limits, ids, reports, bar)
     for folder in suspects:  # in flight when a worker died: alone, one at a time
-        _grade_all([folder], 1, limits, reports, bar, last_try=True)
+        _grade_all([folder], 1, limits, ids, reports, bar, last_try=True)
     bar.close()
-    _write(output, reports)
+    _write(output, reports, ids)
     return reports
 
 
-def _grade_all(folders, jobs, limits, reports, bar, last_try=False):
+def _grade_all(folders, jobs, limits, ids, reports, bar, last_try=False):
     """Grade `folders` in a pool; return those whose worker died (to be tried again)."""
     lost = []
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(max_workers=max(1, jobs), mp_context=context,
                              initializer=_start_worker) as pool:
-        futures = {pool.submit(grade_student, str(f), limits): f for f in folders}
+        futures = {pool.submit(grade_student, str(f), limits, ids): f for f in folders}
         for future in as_completed(futures):
             folder = futures[future]
             try:
@@ -62,13 +63,13 @@ def _grade_all(folders, jobs, limits, reports, bar, last_try=False):
             except BrokenProcessPool:
                 if last_try:
                     reports[folder.name] = failed_report(
-                        folder, "the grader's worker process died while grading it")
+                        folder, "the grader's worker process died while grading it", ids)
                 else:
                     lost.append(folder)
                     continue
             except Exception as e:
                 reports[folder.name] = failed_report(
-                    folder, f"the grader failed: {type(e).__name__}: {formats.clean(e)}")
+                    folder, f"the grader failed: {type(e).__name__}: {formats.clean(e)}", ids)
             bar.update(1)
     return sorted(lost)
 
@@ -80,28 +81,27 @@ def _start_worker():
     registry.exercises()  # import the checks once per worker
 
 
-def grade_student(folder, limits):
+def grade_student(folder, limits, ids):
     """One student's report (in a worker process)."""
     from autograde import grader
 
-    return grader.grade(folder, limits=limits, parallel=1)
+    return grader.grade(folder, limits=limits, only=ids, parallel=1)
 
 
-def failed_report(folder, why):
+def failed_report(folder, why, ids):
     """A report of zero points for a submission that could not be graded."""
     from autograde import grader
 
-    exercises = registry.exercises()
+    exercises = [registry.exercises()[id] for id in ids]
     entries = [grader.entry(ex, None, "error", 0.0, f"not graded: {why}", [])
-               for ex in exercises.values()]
+               for ex in exercises]
     return {"schema": grader.SCHEMA, "submission": formats.clean(Path(folder).name, 200),
-            "score": 0.0, "max_score": sum(ex.points for ex in exercises.values()),
+            "score": 0.0, "max_score": sum(ex.points for ex in exercises),
             "percent": 0.0, "exercises": entries, "notes": [f"not graded: {why}"],
             "sandbox": {"user": "unknown", "network": "unknown", "timeout_s": 0, "memory_mb": 0}}
 
 
-def _write(output, reports):
-    ids = list(registry.exercises())
+def _write(output, reports, ids):
     output.parent.mkdir(parents=True, exist_ok=True)
     folder = reports_folder(output)
     folder.mkdir(parents=True, exist_ok=True)

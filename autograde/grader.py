@@ -164,13 +164,11 @@ def _run(job, limits, inputs, inline):
     graded_cells = {}
     for id, (_, location) in job.items():
         graded_cells.setdefault(location.cell.index, []).append(id)
-    last = max(graded_cells)
+    needed = set(notebook.context(nb.cells, set(graded_cells)))
     cells = []
     for c in nb.cells:
-        if c.index > last:
-            break
-        if c.syntax_error and c.index not in graded_cells:
-            continue  # it would only raise
+        if c.index not in needed:
+            continue
         code = notebook.runnable(c.source)
         for id in graded_cells.get(c.index, [None]):
             cells.append({"index": c.index, "code": code, "exercise": id})

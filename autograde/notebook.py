@@ -28,13 +28,22 @@ MAX_NOTEBOOK_BYTES = 50 * 2**20
 
 @dataclass
 class Cell:
-    """A code cell: its position among all the notebook's cells (0-based) and its code."""
+    """A code cell: its position among all the notebook's cells (0-based) and its code.
+
+    names:   the names it binds at top level (def, class, import, assignment).
+    uses:    every name it reads, in functions too (what it may need from other cells).
+    changes: names whose value its top-level code changes in place (x[0] = 1, x.append(2)).
+    star:    it has `from ... import *` (binds names no one can list).
+    """
 
     index: int
     source: str
     tagged: bool
-    names: list  # the names it defines at top level
+    names: list
     syntax_error: str = ""  # empty when the code parses
+    uses: set = field(default_factory=set)
+    changes: set = field(default_factory=set)
+    star: bool = False
 
 
 @dataclass
@@ -130,12 +139,68 @@ def read_notebook(path, name):
 def _cell(index, source, tagged):
     code = runnable(source)
     try:
-        ast.parse(code)
+        tree = ast.parse(code)
     except (SyntaxError, ValueError) as e:  # ValueError: null bytes
         line = f" (line {e.lineno})" if getattr(e, "lineno", None) else ""
         msg = getattr(e, "msg", None) or str(e)
         return Cell(index, source, tagged, _names_by_pattern(code), f"{msg}{line}")
-    return Cell(index, source, tagged, top_level_names(code))
+    uses = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)}
+    changes = set()
+    for stmt in tree.body:
+        targets = []
+        if isinstance(stmt, (ast.Assign, ast.AugAssign, ast.AnnAssign)):
+            targets = stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target]
+        elif isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Call):
+            targets = [stmt.value.func]  # x.append(1), model.load_state_dict(...)
+        for target in targets:
+            if isinstance(target, (ast.Subscript, ast.Attribute)):
+                root = target
+                while isinstance(root, (ast.Subscript, ast.Attribute)):
+                    root = root.value
+                if isinstance(root, ast.Name):
+                    changes.add(root.id)
+    star = any(isinstance(n, ast.ImportFrom) and any(a.name == "*" for a in n.names)
+               for n in ast.walk(tree))
+    return Cell(index, source, tagged, top_level_names(code), uses=uses, changes=changes,
+                star=star)
+
+
+def context(cells, graded):
+    """The cells to run for the graded cells: those they need, and nothing else.
+
+    cells:  a notebook's code cells, in order; graded: the indexes of the exercise cells
+    to grade. A cell before a graded cell is its context when it binds a name that a
+    needed cell uses (a helper, an import, another exercise it calls), or changes in
+    place a variable that one uses, or star-imports; followed back from the graded
+    cells. Demonstrations, plots and prints are left out: they cannot change the grade,
+    only slow it down or break it. Returns the indexes, in order, graded cells included.
+    """
+    last = max(graded)
+    before = [c for c in cells if c.index <= last and not c.syntax_error]
+    variables = {n for c in before for n in c.names} - {
+        n for c in before for n in _defined_as_code(c)}
+    needed, chosen = set(), set()
+    for cell in reversed(before):
+        if cell.index in graded or cell.star or needed & set(cell.names) or \
+                needed & cell.changes & variables:
+            chosen.add(cell.index)
+            needed |= cell.uses
+    return sorted(chosen)
+
+
+def _defined_as_code(cell):
+    """The names a cell binds with def, class or import (not data)."""
+    try:
+        tree = ast.parse(runnable(cell.source))
+    except (SyntaxError, ValueError):
+        return []
+    out = []
+    for stmt in tree.body:
+        if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            out.append(stmt.name)
+        elif isinstance(stmt, (ast.Import, ast.ImportFrom)):
+            out += [a.asname or a.name.split(".")[0] for a in stmt.names]
+    return out
 
 
 _DEFINES = re.compile(r"^(?:async\s+def|def|class)\s+([A-Za-z_]\w*)|^([A-Za-z_]\w*)\s*(?::[^=]*)?=(?!=)",

@@ -30,10 +30,9 @@ import warnings
 from typing import Callable, NamedTuple
 
 import torch
-from torch import Tensor, nn
+from torch import nn
 
 from solutions.torch_lstm import NaiveLSTM, _expect, fused_lstm_cell, lstm_layer
-
 
 # ---------------------------------------------------------------------------------------
 # The pieces: a step with fused gates, the hoisted input projection, a loop over a cell
@@ -172,7 +171,7 @@ def check_inputs(lstm, x, hx):
     _expect("x", x, (None, None, lstm.input_size), "T, B, I")
     if not (isinstance(hx, tuple) and len(hx) == 2):
         raise ValueError(f"hx must be a tuple (h0, c0); got {type(hx).__name__}")
-    for name, s in zip(("h0", "c0"), hx):
+    for name, s in zip(("h0", "c0"), hx, strict=True):
         _expect(name, s, (lstm.num_layers, x.shape[1], lstm.hidden_size), "L, B, H")
 
 
@@ -194,6 +193,9 @@ def _scripted(lstm, x, hx):
     return lambda x, hx: run_layers(scripted, lstm, x, hx)
 
 
+_COMPILED = {}
+
+
 def compiled_cell():
     """`fused_lstm_cell` compiled by torch.compile (one compiled function, made once).
 
@@ -207,9 +209,6 @@ def compiled_cell():
         # would otherwise cost a recompile; the sizes only enter the kernels' bounds).
         _COMPILED["cell"] = torch.compile(fused_lstm_cell, dynamic=True)
     return _COMPILED["cell"]
-
-
-_COMPILED = {}
 
 
 def _compiled(lstm, x, hx):
@@ -262,7 +261,7 @@ def _graphed_inference(inner, x, hx):
         static_out = inner(static_in[0], static_in[1:])
 
     def run(x, hx):
-        for buffer, value in zip(static_in, (x, *hx)):
+        for buffer, value in zip(static_in, (x, *hx), strict=True):
             buffer.copy_(value)
         graph.replay()
         return static_out

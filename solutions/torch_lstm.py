@@ -33,7 +33,7 @@ def _expect(name, tensor, shape, dims):
         raise ValueError(f"{name} must be a tensor of shape ({dims}); got {type(tensor).__name__}")
     want = "(" + ", ".join("?" if n is None else str(n) for n in shape) + ")"
     if tensor.dim() != len(shape) or any(n is not None and n != m
-                                         for n, m in zip(shape, tensor.shape)):
+                                         for n, m in zip(shape, tensor.shape, strict=True)):
         raise ValueError(f"{name} must have shape ({dims}) = {want}; got {tuple(tensor.shape)}")
 
 
@@ -332,7 +332,7 @@ class LSTM(nn.Module):
         if not (isinstance(hx, (tuple, list)) and len(hx) == 2):
             raise ValueError("hx must be a tuple (h0, c0)")
         dims = "num_layers * num_directions, B, H" if batched else "num_layers * num_directions, H"
-        for name, s in zip(("h0", "c0"), hx):
+        for name, s in zip(("h0", "c0"), hx, strict=True):
             _expect(f"hx's {name}", s, shape if batched else (shape[0], shape[2]), dims)
         return hx if batched else (hx[0][:, None], hx[1][:, None])
 

@@ -13,8 +13,8 @@ The pieces, in the order the chapters use them:
 - data: `mnist1d`, `digits_rows`, `adding_problem`, `remember_first`, as NumPy arrays
   (`as_tensors` turns a data set into torch tensors);
 - the model: `lstm` (the from-scratch `solutions.torch_lstm.LSTM` or `torch.nn.LSTM`)
-  inside `SequenceModel` (a linear layer on the last output, optional learned initial
-  state);
+  inside `SequenceModel` (a linear layer on the last output), both built by `rnn_model`,
+  which can also give the LSTM a learned initial state or a forget-gate bias;
 - training: `train_step` (loss, backward, clipping, optimizer step), `evaluate`, and
   `fit` (Adam, gradient clipping, a cosine learning-rate schedule, a progress bar).
 """
@@ -225,20 +225,21 @@ def train_step(model, x, y, optimizer, max_norm, loss_fn=F.cross_entropy):
 
 def accuracy(outputs, y):
     """The fraction of rows whose largest logit is the label: outputs (B, C), y (B,)."""
-    return (outputs.argmax(dim=1) == y).float().mean().item()
+    return (outputs.argmax(dim=1) == y).double().mean().item()
 
 
 def adding_accuracy(outputs, y, tolerance=0.04):
     """The fraction of predictions within `tolerance` of the target (adding problem)."""
-    return ((outputs - y).abs() < tolerance).float().mean().item()
+    return ((outputs - y).abs() < tolerance).double().mean().item()
 
 
 def evaluate(model, x, y, loss_fn=F.cross_entropy, metric=accuracy, batch_size=1000):
     """(loss, metric) of `model` on all of x, y, in evaluation mode (no dropout)."""
+    was_training = model.training
     model.eval()
     with torch.no_grad():
         outputs = torch.cat([model(xb) for xb in x.split(batch_size)])
-    model.train()
+    model.train(was_training)
     return loss_fn(outputs, y).item(), metric(outputs, y)
 
 

@@ -141,30 +141,38 @@ IGNORES_STATE = "is ignored (zeros used instead)"
 TIME_MAJOR = "x is read as time-major"
 DTYPE = "keep the input dtype"
 SHAPE = "has shape"
+TRANSPOSED_WH = "Wh are used transposed"
+H_FROM_G = "h = o * tanh(g)"
+DWH_TRANSPOSED = "the gradient of Wh is transposed"
+STATES_IGNORED = "the given states are ignored"
+C_H_ORDER = "returned as (c_T, h_T)"
+ALL_READ_X = "every layer reads x"
 
 # (exercise id, mistake, wrong implementation, what the feedback must say or None)
 MISTAKES = [
-    ("rnn_step", "transposed Wh", wrong(rnn_step_with, transpose=True), None),
+    ("rnn_step", "transposed Wh", wrong(rnn_step_with, transpose=True), TRANSPOSED_WH),
     ("rnn_step", "no tanh", wrong(rnn_step_with, squash=False), None),
     ("rnn_step", "float64 output", lambda *a: rnn_step_with(*a).astype(np.float64), DTYPE),
     ("rnn_forward", "skips the last step", wrong(rnn_forward_with, skip_last=True), SKIPS_LAST),
     ("rnn_forward", "ignores h0", wrong(rnn_forward_with, zero_h0=True), IGNORES_STATE),
-    ("rnn_forward", "transposed Wh", wrong(rnn_forward_with, transpose=True), None),
+    ("rnn_forward", "transposed Wh", wrong(rnn_forward_with, transpose=True), TRANSPOSED_WH),
     ("rnn_forward", "returns (T, B, H)", wrong(rnn_forward_with, time_major_out=True), SHAPE),
     ("rnn_backward", "no gradient through time", wrong(rnn_backward_with, through_time=False),
      None),
     ("rnn_backward", "forgets tanh'", wrong(rnn_backward_with, tanh_grad=False), None),
+    ("rnn_backward", "dWh transposed",
+     lambda *a: {**rnn_backward_with(*a), "Wh": rnn_backward_with(*a)["Wh"].T}, DWH_TRANSPOSED),
     ("lstm_step", "gate order i, f, o, g", wrong(lstm_step_with, order="ifog"), GATE_ORDER),
     ("lstm_step", "TensorFlow's gate order", wrong(lstm_step_with, order="igfo"), TF_ORDER),
     ("lstm_step", "no forget gate", wrong(lstm_step_with, forget_gate=False), NO_FORGET),
-    ("lstm_step", "h = o * tanh(g)", wrong(lstm_step_with, h_of_g=True), None),
+    ("lstm_step", "h = o * tanh(g)", wrong(lstm_step_with, h_of_g=True), H_FROM_G),
     ("lstm_step", "float64 output", wrong(lstm_step_with, as_float64=True), DTYPE),
     ("lstm_step", "returns (1, B, H)", wrong(lstm_step_with, keep_batch_axis=True), SHAPE),
     ("lstm_step", "transposed weights (torch's layout)",
      lambda x, h, c, Wx, Wh, b: lstm_step_with(x, h, c, Wx.T, Wh.T, b), None),
     ("lstm_forward", "gate order i, f, o, g", wrong(lstm_forward_with, order="ifog"), GATE_ORDER),
     ("lstm_forward", "no forget gate", wrong(lstm_forward_with, forget_gate=False), NO_FORGET),
-    ("lstm_forward", "h = o * tanh(g)", wrong(lstm_forward_with, h_of_g=True), None),
+    ("lstm_forward", "h = o * tanh(g)", wrong(lstm_forward_with, h_of_g=True), H_FROM_G),
     ("lstm_forward", "skips the last step", wrong(lstm_forward_with, skip_last=True), SKIPS_LAST),
     ("lstm_forward", "ignores (h0, c0)", wrong(lstm_forward_with, zero_state=True), IGNORES_STATE),
     ("lstm_forward", "reads x as (T, B, I)", wrong(lstm_forward_with, time_major_in=True),
@@ -180,9 +188,11 @@ MISTAKES = [
     ("lstm_backward", "float64 gradients",
      lambda *a: {k: v.astype(np.float64) for k, v in lstm_backward_with(*a).items()}, DTYPE),
     ("stacked_lstm_forward", "ignores the given states", wrong(stacked_with, zero_states=True),
-     None),
-    ("stacked_lstm_forward", "final states as (c, h)", wrong(stacked_with, ch_order=True), None),
-    ("stacked_lstm_forward", "every layer reads x", wrong(stacked_with, all_read_x=True), None),
+     STATES_IGNORED),
+    ("stacked_lstm_forward", "final states as (c, h)", wrong(stacked_with, ch_order=True),
+     C_H_ORDER),
+    ("stacked_lstm_forward", "every layer reads x", wrong(stacked_with, all_read_x=True),
+     ALL_READ_X),
 ]
 
 

@@ -148,7 +148,7 @@ def test_fused_cell_backward_is_the_pointwise_cells_autograd():
                                             torch.zeros(4 * H, H, dtype=torch.float64))
     want = torch.autograd.grad((h_next, c_next), (z, c), (dh, dc))
     got = ladder.fused_cell_backward(z.detach(), c.detach(), dh, dc)
-    for g, w in zip(got, want):
+    for g, w in zip(got, want, strict=True):
         assert (g - w).abs().max() <= 1e-12
 
 
@@ -300,7 +300,8 @@ def test_measure_writes_records_with_the_promised_fields(tmp_path):
         assert {"device", "torch", "cuda", "cudnn", "date", "config", "impl", "mode", "ms",
                 "tflops", "ratio_to_cudnn"} <= r.keys()
         assert r["config"] == dict(T=4, B=2, I=8, H=8, layers=1, dtype="float32")
-        assert r["ms"] > 0 and r["max_abs_diff"] < 1e-5
+        assert r["ms"] > 0 and r["cpu_ms"] > 0 and r["max_abs_diff"] < 1e-5
+        assert r["mode"] == "forward" or r["max_abs_diff_grads"] < 1e-4
         flops = gpu_bench.lstm_flops(**sizes, mode=r["mode"])
         assert abs(r["tflops"] - flops / r["ms"] / 1e9) < 1e-12
         assert r["launches_per_step"] > 0 and r["kernels_per_step"] is None
@@ -316,3 +317,20 @@ def test_measure_writes_records_with_the_promised_fields(tmp_path):
     table = output.with_suffix(".md").read_text()
     assert "| hoisted |" in table and "T=4 B=2 I=8 H=8 layers=1 float32" in table
     assert output.with_suffix(".png").stat().st_size > 0
+
+
+def test_merge_joins_partial_runs_and_the_later_file_wins(tmp_path):
+    record = dict(device="cpu: test", torch="x", cuda=None, cudnn=None, date="d", tf32=False,
+                  config=dict(T=4, B=2, I=8, H=8, layers=1, dtype="float32"), impl="cudnn",
+                  mode="forward", ms=1.0, tflops=1e-6, ratio_to_cudnn=1.0, repeats=1)
+    first, second = tmp_path / "a.json", tmp_path / "b.json"
+    first.write_text(json.dumps([record, dict(record, impl="hoisted", ms=3.0)]))
+    second.write_text(json.dumps([dict(record, impl="hoisted", ms=2.0)]))
+    output = tmp_path / "merged" / "cpu_ladder.json"
+    assert gpu_bench.main(["--merge", str(first), str(second), "--output", str(output)]) == 0
+    merged = {r["impl"]: r["ms"] for r in json.loads(output.read_text())}
+    assert merged == {"cudnn": 1.0, "hoisted": 2.0}
+    other = tmp_path / "c.json"
+    other.write_text(json.dumps([dict(record, device="NVIDIA X")]))
+    with pytest.raises(ValueError, match="several devices"):
+        gpu_bench.merge([first, other])

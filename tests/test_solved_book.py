@@ -39,6 +39,20 @@ def test_solve_copies_the_book_and_refuses_a_non_empty_folder(answer_key, tmp_pa
         solve(tmp_path)
 
 
+class TestTheGrader:  # a class: its own unit of work for xdist (see SolvedNotebook)
+    def test_the_answer_key_scores_full_marks(self, answer_key):
+        from autograde.grader import grade
+
+        out, _ = answer_key
+        report = grade(out)
+        # An exercise whose chapter is not written yet is test_registry's business.
+        graded = [e for e in report["exercises"] if (BOOK / e["chapter"]).is_file()]
+        assert graded
+        short = [f"{e['id']}: {e['verdict']} {e['points']}/{e['max_points']} {e['feedback']}"
+                 for e in graded if e["points"] != e["max_points"] or e["verdict"] != "passed"]
+        assert not short, "\n".join(short)
+
+
 def check_calls(source):
     return [n for n in ast.walk(ast.parse(source))
             if isinstance(n, ast.Call) and getattr(n.func, "id", "") == "check"]

@@ -133,7 +133,7 @@ def cell_in_order(order):
 
     def fused_lstm_cell(x_proj_t, h, c, w_hh, b_hh=None):
         gates = x_proj_t + h @ w_hh.t() + (0 if b_hh is None else b_hh)
-        blocks = dict(zip(order, gates.chunk(4, 1)))
+        blocks = dict(zip(order, gates.chunk(4, 1), strict=True))
         i, f, g, o = (blocks[k] for k in "ifgo")
         c = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g)
         return torch.sigmoid(o) * torch.tanh(c), c

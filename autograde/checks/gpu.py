@@ -90,7 +90,7 @@ def _run_returning(*names):
             out = (out,)
         elif not (isinstance(out, tuple) and len(out) == len(names)):
             raise SubmissionError(f"must return a tuple ({', '.join(names)})")
-        return {n: _array(n, v) for n, v in zip(names, out)}
+        return {n: _array(n, v) for n, v in zip(names, out, strict=True)}
 
     return run
 
@@ -227,7 +227,8 @@ def fused_cell_backward_cases(rng):
             suspects = {
                 "dc misses the path through h_next = o * tanh(c_next): add "
                 "dh_next * o * (1 - tanh(c_next)**2) to dc_next":
-                    dict(zip(("dz", "dc"), _cell_backward_without_dh_in_dc(**a))),
+                    dict(zip(("dz", "dc"), _cell_backward_without_dh_in_dc(**a),
+                             strict=True)),
                 "gates in the wrong order (the blocks of z are i, f, g, o)":
                     {"dz": _swap_g_o(swapped[0]), "dc": swapped[1]},
             }

@@ -64,7 +64,7 @@ def reference_lstm_layer(x, h0, c0, w_ih, w_hh, b_ih=None, b_hh=None):
     """(out, (h_T, c_T)) from a one-layer torch.nn.LSTM; x (T, B, I) time-major."""
     torch = _torch()
     lstm, weights = _one_layer(x, w_ih, w_hh, b_ih, b_hh)
-    params = dict(zip([f"{n}_l0" for n in WEIGHT_NAMES], weights))
+    params = dict(zip([f"{n}_l0" for n in WEIGHT_NAMES], weights, strict=False))
     out, (h, c) = torch.func.functional_call(lstm, params, (x, (h0[None], c0[None])))
     return out, (h[0], c[0])
 
@@ -78,10 +78,10 @@ def reference_masked_lstm_layer(x, lengths, h0, c0, w_ih, w_hh, b_ih=None, b_hh=
 
     lstm, weights = _one_layer(x, w_ih, w_hh, b_ih, b_hh, bidirectional=reverse)
     names = [f"{n}_l0" for n in WEIGHT_NAMES]
-    params = dict(zip(names, weights))
+    params = dict(zip(names, weights, strict=False))
     if reverse:
-        params = {**{n: torch.zeros_like(w) for n, w in zip(names, weights)},
-                  **{f"{n}_reverse": w for n, w in zip(names, weights)}}
+        params = {**{n: torch.zeros_like(w) for n, w in zip(names, weights, strict=False)},
+                  **{f"{n}_reverse": w for n, w in zip(names, weights, strict=False)}}
         h0, c0 = torch.stack([torch.zeros_like(h0), h0]), torch.stack([torch.zeros_like(c0), c0])
     else:
         h0, c0 = h0[None], c0[None]
@@ -132,7 +132,7 @@ def _classes():
         def forward(self, x, state=None):
             lstm = nn.LSTM(self.input_size, self.hidden_size, batch_first=True, dtype=x.dtype)
             params = {f"{n}_l0": torch.cat([getattr(self, f"{p}{k}") for k in GATES])
-                      for n, p in zip(WEIGHT_NAMES, ("W_i", "W_h", "b_i", "b_h"))}
+                      for n, p in zip(WEIGHT_NAMES, ("W_i", "W_h", "b_i", "b_h"), strict=True)}
             hx = None if state is None else (state[0][None], state[1][None])
             hs, (h, c) = torch.func.functional_call(lstm, params, (x, hx))
             return hs, (h[0], c[0])
@@ -172,7 +172,7 @@ def _classes():
             x = input.transpose(0, 1) if self.batch_first else input  # (T, B, I)
             shape = (self.num_layers * (2 if self.bidirectional else 1), x.shape[1],
                      self.hidden_size)
-            for name, s in zip(("h0", "c0"), hx):
+            for name, s in zip(("h0", "c0"), hx, strict=False):
                 if not isinstance(s, torch.Tensor) or tuple(s.shape) != shape:
                     got = tuple(s.shape) if isinstance(s, torch.Tensor) else type(s).__name__
                     raise SubmissionError(

@@ -1,8 +1,9 @@
 """The performance ladder against torch.nn.LSTM (cuDNN): forward and forward + backward.
 
-Usage: python -m solutions.bench gpu [--device DEVICE] [--output PATH] [--repeats N]
-           [--warmup N] [--groups G,...] [--impls R,...] [--dtypes D,...] [--threads N]
-           [--tf32] [--no-profile] [--resume] [--plot-only]
+Usage: python -m solutions.bench gpu [--device DEVICE] [--output PATH | --output-dir DIR]
+           [--repeats N] [--warmup N] [--groups G,...] [--impls R,...] [--dtypes D,...]
+           [--threads N] [--tf32] [--no-profile] [--resume] [--plot-only]
+       python -m solutions.bench gpu --merge A.json B.json ... [--output PATH]
 
 Runs every rung of `solutions.ladder` at the sizes of the chapter on the device present
 (a CUDA GPU if there is one; otherwise the CPU, at reduced sizes, with rungs that need
@@ -24,7 +25,13 @@ TF32 is off for both sides unless --tf32 turns it on for both.
 Writes a JSON list of records, one per (configuration, rung, mode), a Markdown table
 and a figure, by default book/data/bench/<device>_ladder.json, .md and .png (<device>
 is "cpu" or the GPU's name). The JSON is written after every configuration, so an
-interrupted run keeps what it measured; --resume skips what a file already holds.
+interrupted run keeps what it measured; --resume skips what a file already holds, and
+--merge joins the files of several partial runs (e.g. one per group) of one device.
+Every record also holds the rung's largest difference from nn.LSTM's output (and, for
+forward + backward, its gradients), its build time (compiling, capturing), and the
+profiler's launch counts and most expensive operations; on the CPU also the median of
+the thread's CPU time (time.thread_time; "cpu_ms"), which a busy shared machine does
+not inflate as it does the elapsed time.
 """
 
 import argparse
@@ -204,11 +211,17 @@ def step_function(run, lstm, x, hx, dout, mode):
 
 
 def make_timer(device):
-    """time_ms(fn): milliseconds of one call, by CUDA events on a GPU, perf_counter on CPU."""
+    """time(fn) -> (ms, cpu_ms) for one call of fn.
+
+    ms: elapsed time, by CUDA events on a GPU and time.perf_counter on the CPU.
+    cpu_ms: on the CPU, the calling thread's CPU time (time.thread_time), which a busy
+    shared machine does not inflate when it takes the core away (with one torch thread
+    all the work runs on the calling thread); None on a GPU.
+    """
     import torch
 
     if device.type == "cuda":
-        def time_ms(fn):
+        def time_call(fn):
             torch.cuda.synchronize(device)
             start = torch.cuda.Event(enable_timing=True)
             end = torch.cuda.Event(enable_timing=True)
@@ -216,17 +229,19 @@ def make_timer(device):
             fn()
             end.record()
             end.synchronize()
-            return start.elapsed_time(end)
+            return start.elapsed_time(end), None
     else:
-        def time_ms(fn):
-            start = time.perf_counter()
+        def time_call(fn):
+            start, start_cpu = time.perf_counter(), time.thread_time()
             fn()
-            return 1e3 * (time.perf_counter() - start)
-    return time_ms
+            return (1e3 * (time.perf_counter() - start),
+                    1e3 * (time.thread_time() - start_cpu))
+    return time_call
 
 
-def time_interleaved(steps, time_ms, repeats, warmup):
-    """{name: median ms}: every round runs every step once, alternating the order."""
+def time_interleaved(steps, time_call, repeats, warmup):
+    """{name: (median ms, median cpu_ms or None)}: every round runs every step once,
+    in an order that alternates direction."""
     names = list(steps)
     for _ in range(warmup):
         for name in names:
@@ -234,8 +249,10 @@ def time_interleaved(steps, time_ms, repeats, warmup):
     times = {name: [] for name in names}
     for r in range(repeats):
         for name in names if r % 2 == 0 else reversed(names):
-            times[name].append(time_ms(steps[name]))
-    return {name: statistics.median(t) for name, t in times.items()}
+            times[name].append(time_call(steps[name]))
+    return {name: (statistics.median(ms for ms, _ in t),
+                   None if t[0][1] is None else statistics.median(cpu for _, cpu in t))
+            for name, t in times.items()}
 
 
 LAUNCH_CALLS = ("cudaLaunchKernel", "cuLaunchKernel", "cudaGraphLaunch", "cuGraphLaunch",
@@ -344,16 +361,23 @@ def measure(sizes, modes, dtype, device, impls, repeats, warmup, profile, done, 
                 try:
                     run = ladder.build(name, lstm, x, hx)
                     step = step_function(run, lstm, x, hx, dout, mode)
-                    out = step().detach().float()  # the first call compiles, if anything
+                    # The first call compiles, if anything; its results are checked.
+                    got = [step().detach().float().clone()]
+                    if mode == FORWARD_BACKWARD:
+                        got += [p.grad.float().clone() for p in (x, *lstm.parameters())]
                     if device.type == "cuda":
                         torch.cuda.synchronize(device)
                 except Exception as e:  # one rung failing must not lose the others
                     log(f"  {name} {mode}: {type(e).__name__}: {e}")
                     extra[name] = dict(error=f"{type(e).__name__}: {str(e)[:300]}")
                     continue
-                reference = out if reference is None else reference
+                reference = got if reference is None else reference
                 extra[name] = dict(build_s=round(time.perf_counter() - start, 3),
-                                   max_abs_diff=float((out - reference).abs().max()))
+                                   max_abs_diff=float((got[0] - reference[0]).abs().max()))
+                if mode == FORWARD_BACKWARD:  # the gradients of x and of every weight
+                    extra[name]["max_abs_diff_grads"] = max(
+                        float((a - b).abs().max()) for a, b in zip(got[1:], reference[1:],
+                                                               strict=True))
                 steps[name] = step
             times = time_interleaved(steps, make_timer(device), repeats, warmup)
             for name in steps:
@@ -364,14 +388,18 @@ def measure(sizes, modes, dtype, device, impls, repeats, warmup, profile, done, 
                         log(f"  profiling {name}: {type(e).__name__}: {e}")
         flops = lstm_flops(**sizes, mode=mode)
         for name in [r for r in rungs if r in extra]:
-            ms = times.get(name)
+            ms, cpu_ms = times.get(name, (None, None))
+            base, base_cpu = times.get("cudnn", (None, None))
             record = dict(config=config, impl=name, mode=mode, ms=ms,
                           tflops=None if ms is None else flops / ms / 1e9,
-                          ratio_to_cudnn=None if ms is None or "cudnn" not in times
-                          else ms / times["cudnn"], repeats=repeats, **extra[name])
+                          ratio_to_cudnn=None if ms is None or base is None else ms / base,
+                          repeats=repeats, **extra[name])
+            if cpu_ms is not None:
+                record.update(cpu_ms=cpu_ms, cpu_ratio_to_cudnn=cpu_ms / base_cpu)
             records.append(record)
             log(f"  {name:>15} {mode:>16}: " + ("failed" if ms is None else
-                f"{ms:9.3f} ms  x{record['ratio_to_cudnn']:.2f} cuDNN"))
+                f"{ms:9.3f} ms  x{record['ratio_to_cudnn']:.2f} cuDNN")
+                + ("" if cpu_ms is None else f"  (cpu {cpu_ms:9.3f} ms)"))
         del steps, lstm, x, hx, dout
         if device.type == "cuda":
             torch.cuda.empty_cache()
@@ -404,34 +432,39 @@ def markdown(records):
     if not records:
         return "No results.\n"
     head = records[0]
+    cpu = any(r.get("cpu_ms") is not None for r in records)
     lines = [f"Performance ladder on {head['device']}: torch {head['torch']}, CUDA "
              f"{head['cuda']}, cuDNN {head['cudnn']}, {head['date']}; TF32 "
              f"{'on' if head.get('tf32') else 'off'} for every rung. Medians of "
              f"{head['repeats']} interleaved runs. x cuDNN: time / nn.LSTM's time "
              f"(on a CPU, nn.LSTM runs ATen's own CPU kernel, not cuDNN). Launches per step: "
-             f"per timestep and layer, from the profiler.", ""]
+             f"per timestep and layer, from the profiler."
+             + (" cpu ms: the thread's CPU time (time.thread_time), which a shared machine "
+                "does not inflate." if cpu else ""), ""]
+    columns = [("ms", "ms", ".3f"), ("x cuDNN", "ratio_to_cudnn", ".2f")]
+    if cpu:
+        columns += [("cpu ms", "cpu_ms", ".3f"), ("cpu x cuDNN", "cpu_ratio_to_cudnn", ".2f")]
+    columns += [("TFLOP/s", "tflops", ".3f"), ("launches/step", "launches_per_step", ".1f")]
     configs = {}
     for r in records:
         configs.setdefault(_label(r["config"]), {})[(r["impl"], r["mode"])] = r
     for label, table in configs.items():
         modes = [m for m in ALL_MODES if any(mode == m for _, mode in table)]
         lines += [f"### {label}", ""]
-        header = "| rung |"
-        rule = "|---|"
+        header, rule = "| rung |", "|---|"
         for m in modes:
             name = "fwd" if m == FORWARD else "fwd+bwd"
-            header += f" {name} ms | {name} x cuDNN | {name} TFLOP/s | {name} launches/step |"
-            rule += "---:|---:|---:|---:|"
+            header += "".join(f" {name} {title} |" for title, _, _ in columns)
+            rule += "---:|" * len(columns)
         lines += [header, rule]
         for impl in [i for i in RUNGS if any(i == k[0] for k in table)]:
             row = f"| {impl} |"
             for m in modes:
                 r = table.get((impl, m), {})
                 if r.get("error"):
-                    row += f" failed: {r['error'][:40]} | | | |"
+                    row += f" failed: {r['error'][:40]} |" + " |" * (len(columns) - 1)
                     continue
-                row += (f" {_fmt(r.get('ms'), '.3f')} | {_fmt(r.get('ratio_to_cudnn'), '.2f')} |"
-                        f" {_fmt(r.get('tflops'), '.3f')} | {_fmt(r.get('launches_per_step'), '.1f')} |")
+                row += "".join(f" {_fmt(r.get(field), spec)} |" for _, field, spec in columns)
             lines.append(row)
         lines.append("")
     lines += ["FLOPs: 2·T·B·4H·(I+H) per layer forward (products only), three times that "
@@ -487,7 +520,7 @@ def figure(records, path):
     for ax, group, axis in ((axes[1], "batch", "B"), (axes[2], "hidden", "H")):
         for name, points in sweep(records, group, axis).items():
             if len(points) > 1:
-                ax.plot(*zip(*points), marker="o", ms=3, label=name)
+                ax.plot(*zip(*points, strict=True), marker="o", ms=3, label=name)
         ax.set_xscale("log", base=2)
         ax.set_yscale("log")
         ax.set_xlabel(axis)
@@ -507,7 +540,22 @@ def write(records, output):
     output.parent.mkdir(parents=True, exist_ok=True)
     output.write_text(json.dumps(records, indent=1) + "\n")
     output.with_suffix(".md").write_text(markdown(records))
-    figure(records, output.with_suffix(".png"))
+    try:
+        figure(records, output.with_suffix(".png"))
+    except ImportError as e:  # a machine without matplotlib still gets the numbers
+        print(f"no figure ({e}); `--plot-only` draws it later", file=sys.stderr)
+
+
+def merge(paths):
+    """The records of several JSON files of one device; a later file wins a repeated key."""
+    merged = {}
+    for path in paths:
+        for record in json.loads(Path(path).read_text()):
+            merged[key(record)] = record
+    devices = {r["device"] for r in merged.values()}
+    if len(devices) > 1:
+        raise ValueError(f"the files hold results of several devices: {sorted(devices)}")
+    return list(merged.values())
 
 
 # ---------------------------------------------------------------------------------------
@@ -519,7 +567,12 @@ def main(argv=None):
     parser.add_argument("--device", help="cuda, cuda:1 or cpu (default: cuda if present)")
     parser.add_argument("--output", type=Path,
                         help="the JSON file (default book/data/bench/<device>_ladder.json)")
-    parser.add_argument("--repeats", type=int, help="timed rounds (default 30 GPU, 7 CPU)")
+    parser.add_argument("--output-dir", type=Path,
+                        help="write <device>_ladder.json (and .md, .png) in this folder")
+    parser.add_argument("--merge", nargs="+", metavar="JSON",
+                        help="merge these result files (of one device) into --output; "
+                             "measure nothing")
+    parser.add_argument("--repeats", type=int, help="timed rounds (default 20 GPU, 7 CPU)")
     parser.add_argument("--warmup", type=int, default=3, help="untimed rounds (default 3)")
     parser.add_argument("--groups", default=",".join(GROUPS["cpu"]),
                         help=f"size groups to run (default all: {','.join(GROUPS['cpu'])})")
@@ -548,7 +601,15 @@ def main(argv=None):
     if device.type == "cpu":
         torch.set_num_threads(args.threads)
     info = machine(device)
-    output = args.output or DATA_DIR / f"{slug(info['device'])}_ladder.json"
+    name = f"{slug(info['device'])}_ladder.json"
+    output = args.output or (args.output_dir or DATA_DIR) / name
+    if args.merge:
+        records = merge(args.merge)
+        output = args.output or (args.output_dir or DATA_DIR) / (
+            f"{slug(records[0]['device'])}_ladder.json")
+        write(records, output)
+        print(f"Merged {len(records)} records into {output} (and its .md and .png)")
+        return 0
     if args.plot_only:
         write(json.loads(output.read_text()), output)
         print(f"Rewrote {output.with_suffix('.md')} and {output.with_suffix('.png')}")
@@ -564,7 +625,7 @@ def main(argv=None):
     skipped = {i: ladder.available(i, device)[1] for i in impls
                if not ladder.available(i, device)[0]}
     impls = [i for i in impls if i not in skipped]
-    repeats = args.repeats or (30 if device.type == "cuda" else 7)
+    repeats = args.repeats or (20 if device.type == "cuda" else 7)
     if repeats < 1 or args.warmup < 0:
         parser.error("--repeats must be at least 1 and --warmup at least 0")
     set_tf32(args.tf32)

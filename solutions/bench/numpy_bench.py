@@ -88,7 +88,22 @@ def torch_pass(p):
                      Wh=lstm.weight_hh_l0.grad.T, b=lstm.bias_ih_l0.grad)
         return hs.detach().numpy(), {k: v.numpy() for k, v in grads.items()}
 
+    run.kernel = torch_kernel(lstm(x, (h0[None], c0[None]))[0])
     return run
+
+
+def torch_kernel(hs):
+    """Which implementation torch.nn.LSTM ran, read from the autograd graph of its output."""
+    seen, todo = set(), [hs.grad_fn]
+    while todo:
+        fn = todo.pop()
+        if fn is None or fn in seen:
+            continue
+        if type(fn).__name__.startswith("MkldnnRnnLayer"):
+            return "oneDNN's fused LSTM"
+        seen.add(fn)
+        todo += [f for f, _ in fn.next_functions]
+    return "ATen ops, step by step"
 
 
 def largest_difference(a, b):
@@ -171,7 +186,7 @@ def benchmark(repeats):
             numpy_gflops=flops / seconds["numpy"] / 1e9,
             torch_gflops=flops / seconds["torch"] / 1e9,
             matmul_numpy_gflops=matmul["numpy"], matmul_torch_gflops=matmul["torch"],
-            largest_difference=difference))
+            largest_difference=difference, torch_kernel=runs["torch"].kernel))
     # Other processes slow both sides, unevenly: the load average says how busy the machine was.
     load = dict(before=load_before, after=os.getloadavg()[0])
     return dict(benchmark="numpy", sizes=SIZES, flops=flops, flop_count=FLOP_COUNT,
@@ -200,16 +215,18 @@ def markdown(report):
         "",
         f"Machine: {m['cpu']}, {m['cores']} cores; NumPy {m['numpy']} ({m['numpy_blas']}, "
         f"{m.get('numpy_threads', '?')} threads), torch {m['torch']} "
-        f"({m['torch_threads']} threads).",
+        f"({m['torch_threads']} threads). Load average {report['load_average']['before']:.1f} "
+        f"before, {report['load_average']['after']:.1f} after (other processes on the machine).",
         "",
         "| dtype | NumPy (ms) | torch (ms) | NumPy / torch | NumPy GFLOP/s | torch GFLOP/s "
-        f"| {report['matmul_size']}² matmul GFLOP/s (NumPy, torch) |",
-        "|---|---:|---:|---:|---:|---:|---:|",
+        f"| {report['matmul_size']}² matmul GFLOP/s (NumPy, torch) | torch.nn.LSTM ran |",
+        "|---|---:|---:|---:|---:|---:|---:|---|",
     ]
     for r in report["results"]:
         lines.append(f"| {r['dtype']} | {r['numpy_ms']:.1f} | {r['torch_ms']:.1f} "
                      f"| {r['ratio']:.2f} | {r['numpy_gflops']:.0f} | {r['torch_gflops']:.0f} "
-                     f"| {r['matmul_numpy_gflops']:.0f}, {r['matmul_torch_gflops']:.0f} |")
+                     f"| {r['matmul_numpy_gflops']:.0f}, {r['matmul_torch_gflops']:.0f} "
+                     f"| {r['torch_kernel']} |")
     lines += ["", f"FLOPs: {report['flop_count']}"]
     return "\n".join(lines) + "\n"
 

@@ -1,6 +1,6 @@
 """Ways to run an LSTM layer in PyTorch, forward + backward on the CPU, against torch.nn.LSTM.
 
-Usage: python -m solutions.bench torch [--output PATH] [--repeats N]
+Usage: python -m solutions.bench torch [--output PATH] [--repeats N] [--threads N]
 
 Times one LSTM layer, forward and backward (gradients for the inputs, the initial state and
 the weights), in float32, at (T=50, B=32, I=H=128) and (T=100, B=64, I=H=256), run by:
@@ -8,7 +8,10 @@ the weights), in float32, at (T=50, B=32, I=H=128) and (T=100, B=64, I=H=256), r
 the loop (2 per step); the same with torch.jit.script(fused_lstm_cell); the fused cell with
 the projection hoisted out of the loop (`lstm_layer`, 1 per step plus one big one);
 torch.jit.script(lstm_layer) (loop and cell compiled together); our drop-in `LSTM`; and
-torch.nn.LSTM. All use the same weights and are checked to agree first. Repetitions
+torch.nn.LSTM. All use the same weights and are checked to agree first. torch runs on
+one thread by default (--threads): on a small shared machine a second thread makes every
+kernel wait for a core that may be busy, which multiplies and scatters the times of the
+small kernels this is about. Repetitions
 alternate between them after a warm-up; the medians are reported with their ratio to
 torch.nn.LSTM, all from one run. Writes JSON and a Markdown table (default
 book/data/bench/torch_cpu.json and .md).
@@ -66,8 +69,8 @@ def variants(lstm):
     weights = (lstm.weight_ih_l0, lstm.weight_hh_l0, lstm.bias_ih_l0, lstm.bias_hh_l0)
     naive = NaiveLSTM(lstm.input_size, lstm.hidden_size)
     with torch.no_grad():
-        for name, w in zip(("W_i", "W_h", "b_i", "b_h"), weights):
-            for gate, block in zip("ifgo", w.chunk(4)):
+        for name, w in zip(("W_i", "W_h", "b_i", "b_h"), weights, strict=True):
+            for gate, block in zip("ifgo", w.chunk(4), strict=True):
                 getattr(naive, f"{name}{gate}").copy_(block)
     ours = LSTM(lstm.input_size, lstm.hidden_size)
     ours.load_state_dict(lstm.state_dict())
@@ -218,9 +221,14 @@ def main(argv=None):
     parser.add_argument("--output", type=Path, default=DATA_DIR / "torch_cpu.json",
                         help="where to write the JSON; the Markdown table goes next to it (.md)")
     parser.add_argument("--repeats", type=int, default=10, help="timed runs of each (default 10)")
+    parser.add_argument("--threads", type=int, default=1,
+                        help="torch's intra-op threads (default 1)")
     args = parser.parse_args(argv)
     if args.repeats < 1:
         parser.error(f"--repeats must be at least 1; got {args.repeats}")
+    if args.threads < 1:
+        parser.error(f"--threads must be at least 1; got {args.threads}")
+    torch.set_num_threads(args.threads)
     report = benchmark(args.repeats)
     table = markdown(report)
     args.output.parent.mkdir(parents=True, exist_ok=True)
