@@ -7,9 +7,10 @@
   so the cell never imports `solutions`), then the solution itself. Code outputs are
   cleared: the stored ones are those of the stubs.
 - `release(out_dir)` (`python -m autograde release OUT_DIR`): the course a learner
-  gets: the book (stubs as committed, solution dropdowns removed), `autograde/`, the
-  book's configuration, README, requirements and a `pyproject.toml` that installs
-  `autograde` only. No `solutions/`, no `tests/`.
+  gets: the book (stubs as committed, solution dropdowns removed, other code the text
+  includes from `solutions/` written into the page), `autograde/`, the book's
+  configuration, README, requirements and a `pyproject.toml` that installs `autograde`
+  only. No `solutions/`, no `tests/`.
 
 Both return the list of files they wrote and refuse to write into a folder that
 already holds something. Nothing heavy is imported: `solve` reads the solutions'
@@ -22,6 +23,7 @@ import importlib.util
 import re
 import shutil
 import sys
+import textwrap
 from pathlib import Path
 
 from autograde import registry
@@ -88,12 +90,17 @@ def release(out_dir):
     pyproject = out / "pyproject.toml"
     pyproject.write_text(_release_pyproject((ROOT / "pyproject.toml").read_text(), out))
     written.append(pyproject)
-    for path in _files(out / "book", "*.ipynb"):
+    exercise_ids = set(registry.exercises())
+    for path in _files(out / "book", "*.ipynb") + _files(out / "book", "*.md"):
+        # What the page includes from solutions/ is read relative to the page's source.
+        inline = functools.partial(_inline_include, base=BOOK / path.parent.relative_to(
+            out / "book"), hidden=exercise_ids)
+        if path.suffix == ".md":
+            path.write_text(strip_solutions(path.read_text(), inline))
+            continue
         nb = _read(path)
-        nb.cells = strip_solution_cells(nb.cells)
+        nb.cells = strip_solution_cells(nb.cells, inline)
         _write(nb, path)
-    for path in _files(out / "book", "*.md"):
-        path.write_text(strip_solutions(path.read_text()))
     return sorted(written)
 
 
@@ -281,12 +288,14 @@ def _bound_names(stmt):
 _FENCE = re.compile(r"^\s*(?P<fence>`{3,}|:{3,})\{(?P<name>[\w-]+)\}\s*(?P<arg>.*)$")
 
 
-def strip_solution_cells(cells):
+def strip_solution_cells(cells, inline=None):
     """The cells without their solutions, for the learner's copy.
 
-    Removes `{solution}` directives, everything from a `{solution-start}` to its
-    `{solution-end}` (across cells too, code cells included) and any `{literalinclude}`
-    of a file in `solutions/`. A markdown cell left empty is dropped.
+    Removes `{solution}` directives and everything from a `{solution-start}` to its
+    `{solution-end}` (across cells too, code cells included). A `{literalinclude}` of a
+    file in `solutions/` elsewhere (code the text shows, not an answer) becomes what
+    `inline(path, options)` returns, the included code itself, or goes if that is None.
+    A markdown cell left empty is dropped.
     """
     kept, inside = [], False
     for cell in cells:
@@ -294,35 +303,75 @@ def strip_solution_cells(cells):
             if not inside:
                 kept.append(cell)
             continue
-        text, inside = _strip(cell.source, inside)
+        text, inside = _strip(cell.source, inside, inline)
         if text.strip():
             cell.source = text
             kept.append(cell)
     return kept
 
 
-def strip_solutions(text):
+def strip_solutions(text, inline=None):
     """Markdown text without its solutions (see `strip_solution_cells`)."""
-    return _strip(text, False)[0]
+    return _strip(text, False, inline)[0]
 
 
-def _strip(text, inside):
+def _strip(text, inside, inline):
     """(text without solutions, whether a {solution-start} is still open at its end)."""
-    lines, kept, i = text.splitlines(), [], 0
+    lines, kept, i, changed = text.splitlines(), [], 0, inside
     while i < len(lines):
         m = _FENCE.match(lines[i])
         name = m["name"] if m else None
         if name in ("solution", "solution-start", "solution-end") or (
                 name == "literalinclude" and "solutions/" in m["arg"]):
-            i = _block_end(lines, i, m["fence"])
+            end = _block_end(lines, i, m["fence"])
+            if name == "literalinclude" and not inside and inline:
+                options = dict(re.findall(r"^\s*:([\w-]+):\s*(.*?)\s*$",
+                                          "\n".join(lines[i + 1:end]), re.M))
+                kept += (inline(m["arg"].strip(), options) or "").splitlines()
+            i, changed = end, True
             inside = name == "solution-start" or (inside and name != "solution-end")
             continue
         if not inside:
             kept.append(lines[i])
         i += 1
-    if len(kept) == len(lines):
+    if not changed:
         return text, inside
     return "\n".join(kept).strip("\n") + ("\n" if text.endswith("\n") else ""), inside
+
+
+def _inline_include(path, options, base, hidden):
+    """The code a `{literalinclude}` of `path` (relative to `base`) shows, as a code block.
+
+    Only whole files and `:pyobject:` are reproduced; None for anything else, and for
+    code that defines an exercise in `hidden` (the answer to it).
+    """
+    file = base / path
+    if not file.is_file() or set(options) - {"pyobject", "language", "caption", "dedent"}:
+        return None
+    source = file.read_text()
+    if "pyobject" not in options:
+        code = None if set(top_level_names(source)) & hidden else source
+    elif options["pyobject"].split(".")[0] not in hidden:
+        code = _pyobject(source, options["pyobject"])
+    else:
+        code = None
+    if code is None:
+        return None
+    fence = "````" if "```" in code else "```"
+    return f"{fence}python\n{code.rstrip()}\n{fence}"
+
+
+def _pyobject(source, dotted):
+    """The source of the function or class `dotted` (e.g. "LSTM.forward"), or None."""
+    lines, body, node = source.splitlines(), ast.parse(source).body, None
+    for name in dotted.split("."):
+        node = next((n for n in body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef,
+                                                          ast.ClassDef)) and n.name == name), None)
+        if node is None:
+            return None
+        body = node.body
+    first = min([node.lineno] + [d.lineno for d in node.decorator_list])
+    return textwrap.dedent("\n".join(lines[first - 1:node.end_lineno]))
 
 
 def _block_end(lines, start, fence):

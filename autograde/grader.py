@@ -21,6 +21,7 @@ bounded length.
 
 import hashlib
 import re
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -79,7 +80,10 @@ def grade(path, limits=None, only=None, parallel=2, inline=False):
     # expected outputs) are computed here, in book order; each child waits for an
     # exercise's inputs only when it gets to it.
     inputs, cases = sandbox.Inputs(), {}
-    sandbox.warm_up({_kind(job) for job in jobs.values()})
+    kinds = {_kind(job) for job in jobs.values()}
+    sandbox.warm_up(kinds)
+    if "tf" in kinds:  # TensorFlow takes seconds to import: start now, beside the numpy cases
+        threading.Thread(target=_import_tf, daemon=True).start()
     with ThreadPoolExecutor(max_workers=max(1, parallel)) as pool:
         runs = {name: pool.submit(_run, job, limits, inputs, inline) for name, job in jobs.items()}
         try:
@@ -119,6 +123,15 @@ def grade(path, limits=None, only=None, parallel=2, inline=False):
                     "network": facts.get("network", "unknown"), "timeout_s": limits.timeout,
                     "memory_mb": limits.memory_mb},
     }
+
+
+def _import_tf():
+    from autograde.tfcompat import import_tf
+
+    try:
+        import_tf()
+    except Exception:  # the checks that need it will say why
+        pass
 
 
 def seed(id, source):

@@ -15,6 +15,7 @@ import ast
 import io
 import json
 import re
+import symtable
 import tokenize
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -144,7 +145,7 @@ def _cell(index, source, tagged):
         line = f" (line {e.lineno})" if getattr(e, "lineno", None) else ""
         msg = getattr(e, "msg", None) or str(e)
         return Cell(index, source, tagged, _names_by_pattern(code), f"{msg}{line}")
-    uses = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)}
+    uses = _globals_read(code)
     changes = set()
     for stmt in tree.body:
         targets = []
@@ -163,6 +164,20 @@ def _cell(index, source, tagged):
                for n in ast.walk(tree))
     return Cell(index, source, tagged, top_level_names(code), uses=uses, changes=changes,
                 star=star)
+
+
+def _globals_read(code):
+    """The global names the code reads: at top level, or in its functions and classes
+    (their parameters and local variables left out)."""
+    names = set()
+    todo = [symtable.symtable(code, "<cell>", "exec")]
+    while todo:
+        table = todo.pop()
+        top = table.get_type() == "module"
+        names |= {s.get_name() for s in table.get_symbols()
+                  if s.is_referenced() and (top or s.is_global())}
+        todo += table.get_children()
+    return names
 
 
 def context(cells, graded):

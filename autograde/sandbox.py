@@ -766,14 +766,14 @@ def _kill_group(pgid):
 
 
 def _kill_user(uid):
-    """Kill every process of `uid` (a sandbox user): `kill -1` run as that user."""
+    """Kill every process of `uid` (a sandbox user), `kill -1` run as that user, and wait
+    (a few seconds at most) until they are gone: a big process takes a while to die."""
     kill = shutil.which("kill", path="/usr/bin:/bin")
-    for _ in range(50):
-        done = subprocess.run([kill, "-s", "KILL", "--", "-1"], user=uid, group=uid,
-                              extra_groups=[], stdout=subprocess.DEVNULL,
-                              stderr=subprocess.DEVNULL, cwd="/")
-        if done.returncode != 0 or not _processes_of(uid):
-            return
+    deadline = time.monotonic() + 10
+    while _processes_of(uid) and time.monotonic() < deadline:
+        subprocess.run([kill, "-s", "KILL", "--", "-1"], user=uid, group=uid, extra_groups=[],
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd="/")
+        time.sleep(0.01)
 
 
 def _processes_of(uid):

@@ -114,13 +114,13 @@ def lstm_backward(dhs, x, h0, c0, Wx, Wh, b):
     dc = np.zeros_like(c0)
     for t in reversed(range(T)):
         i, f, g, o = _blocks(acts[t])
-        dzi, dzf, dzg, dzo = _blocks(dz[t])  # views: the products below are written into dz
+        dz_i, dz_f, dz_g, dz_o = _blocks(dz[t])  # views: assigning to them fills dz[t]
         dh = dh + dhs[t]
         dc = dc + dh * o * (1 - tanh_cs[t] ** 2)
-        np.multiply(dc * g, i * (1 - i), out=dzi)
-        np.multiply(dc * c_prev[t], f * (1 - f), out=dzf)
-        np.multiply(dc * i, 1 - g**2, out=dzg)
-        np.multiply(dh * tanh_cs[t], o * (1 - o), out=dzo)
+        dz_i[:] = dc * g * i * (1 - i)
+        dz_f[:] = dc * c_prev[t] * f * (1 - f)
+        dz_g[:] = dc * i * (1 - g**2)
+        dz_o[:] = dh * tanh_cs[t] * o * (1 - o)
         dh = dz[t] @ Wh.T
         dc = dc * f
     h_prev = np.concatenate([h0[None], hs[:-1]])  # the h each step saw

@@ -43,7 +43,11 @@ def sandbox_processes():
                 with open(f"/proc/{pid}/stat") as f:
                     state = f.read().rsplit(")", 1)[1].split()[0]
                 if os.stat(f"/proc/{pid}").st_uid in UID_POOL and state != "Z":
-                    found.append(int(pid))
+                    with open(f"/proc/{pid}/status") as f:
+                        status = f.read()
+                    ppid = status.split("PPid:")[1].split()[0]
+                    found.append((int(pid), state, status.split("Uid:")[1].split()[0], ppid,
+                                  open(f"/proc/{ppid}/cmdline").read()[-60:]))
             except OSError:
                 pass
     return found
@@ -99,7 +103,8 @@ def test_a_hostile_cell_costs_only_its_exercise(name, tmp_path, listener, monkey
 def test_what_a_cell_monkeypatches_does_not_reach_later_exercises(tmp_path):
     """A context cell that breaks builtins, numpy and autograde, an alarm and a
     changed directory: the exercises after it are graded as if nothing happened."""
-    vandal = """import builtins, os, signal
+    vandal = """import numpy as np  # binds what the exercises use: it runs as their context
+import builtins, os, signal
 import numpy
 import autograde.wire
 builtins.isinstance = lambda *a: False
@@ -109,7 +114,7 @@ autograde.wire.write = None
 signal.alarm(1)
 os.chdir("/")"""
     nb = notebook(tmp_path / "01_rnn_cell.ipynb", IMPORTS, (vandal, False), RNN_STEP,
-                  "import time\ntime.sleep(1.5)", RNN_FORWARD)
+                  ("import numpy as np\nimport time\ntime.sleep(1.5)", False), RNN_FORWARD)
     report = grader.grade(nb, limits=LIMITS, only=["rnn_step", "rnn_forward"])
     assert [e["points"] for e in report["exercises"]] == [2, 2], report
 
@@ -132,11 +137,24 @@ def test_inline_exercises_survive_crashes_too(tmp_path):
 
 
 def test_a_context_cell_that_hangs_or_dies_is_left_out(tmp_path):
-    nb = notebook(tmp_path / "01_rnn_cell.ipynb", IMPORTS, ("while True:\n    pass", False),
-                  RNN_STEP, ("import os\nos._exit(3)", False), RNN_FORWARD)
+    """Cells that bind `np`, which the exercises use, so they run as their context."""
+    nb = notebook(tmp_path / "01_rnn_cell.ipynb", IMPORTS,
+                  ("import numpy as np\nwhile True:\n    pass", False), RNN_STEP,
+                  ("import numpy as np\nimport os\nos._exit(3)", False), RNN_FORWARD)
     report = grader.grade(nb, limits=LIMITS, only=["rnn_step", "rnn_forward"])
     got = by_id(report)
     assert got["rnn_step"]["points"] == 2 and got["rnn_forward"]["points"] == 2, report
+
+
+def test_demonstration_cells_are_not_run(tmp_path):
+    """Only the cells an exercise needs run: a plot or a long demo cannot cost points."""
+    nb = notebook(tmp_path / "01_rnn_cell.ipynb", IMPORTS, ("import os\nos._exit(1)", False),
+                  ("def sigmoid(z):\n    return 1 / (1 + np.exp(-z))", False),
+                  ("x = sigmoid(np.arange(3.0))\nwhile True:\n    pass", False),
+                  "def rnn_step(x, h, Wx, Wh, b):\n"
+                  "    return 2 * sigmoid(2 * (x @ Wx + h @ Wh + b)) - 1  # tanh")
+    report = grader.grade(nb, limits=LIMITS, only=["rnn_step"])
+    assert report["exercises"][0]["points"] == 2, report
 
 
 def test_an_exercise_that_calls_a_broken_one_fails_with_it(tmp_path):

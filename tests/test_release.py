@@ -1,7 +1,9 @@
 """The learner's copy: no solutions and no tests, stubs as committed, and it runs."""
 
+import ast
 import json
 import os
+import re
 import subprocess
 import sys
 import tomllib
@@ -12,6 +14,8 @@ import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell
 
 from autograde.course import is_exercise_cell, release, strip_solution_cells
+from autograde.notebook import runnable
+from autograde.registry import exercises
 
 ROOT = Path(__file__).resolve().parent.parent
 SOLUTION_DIRECTIVES = ("{solution-start}", "{solution}", "{solution-end}")
@@ -30,6 +34,8 @@ def test_the_release_has_no_solutions_and_no_tests(course, tmp_path):
     for name in ("autograde/__init__.py", "autograde/registry.py", "_config.yml", "_toc.yml",
                  "README.md", "requirements.txt", "pyproject.toml"):
         assert (out / name).is_file(), name
+    workflow = ".github/workflows/autograde.yml"
+    assert (out / workflow).is_file() == (ROOT / workflow).is_file()
     (tmp_path / "x").mkdir()
     with pytest.raises(ValueError, match="not empty"):
         release(tmp_path)
@@ -43,17 +49,48 @@ def test_the_released_pyproject_installs_autograde_only(course):
     assert "pytest" not in config.get("tool", {})  # it pointed at tests/
 
 
-@pytest.mark.parametrize("path", sorted((ROOT / "book").glob("*.ipynb")), ids=lambda p: p.name)
+NOTEBOOKS = sorted((ROOT / "book").glob("*.ipynb"))
+INCLUDE = re.compile(r"```\{literalinclude\} \.\./solutions/\S+\n(?::(?!pyobject).*\n)*"
+                     r"(?::pyobject: (?P<name>\S+)\n)?(?::.*\n)*```")
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
 def test_released_notebooks_keep_the_stubs_and_lose_the_solutions(course, path):
     out, _ = course
     book = nbformat.read(path, as_version=4).cells
     released = nbformat.read(out / "book" / path.name, as_version=4).cells
     text = "\n".join(c.source for c in released)
     assert not any(d in text for d in SOLUTION_DIRECTIVES) and "../solutions/" not in text
-    # Every other cell is kept as it is, in order, exercise stubs included.
+    # Every other cell is kept, in order, exercise stubs included; code the text
+    # includes from solutions/ (not an answer) is written into the page instead.
     kept = [c for c in book if not any(d in c.source for d in SOLUTION_DIRECTIVES)]
-    assert [c.source for c in released] == [c.source for c in kept]
+    assert len(released) == len(kept)
+    for before, after in zip(kept, released, strict=True):
+        assert after.cell_type == before.cell_type
+        if not INCLUDE.search(before.source):
+            assert after.source == before.source
+            continue
+        for line in INCLUDE.sub("", before.source).splitlines():  # the text around them
+            assert line in after.source.splitlines()
+        for m in INCLUDE.finditer(before.source):
+            if m["name"] and m["name"] not in exercises():
+                assert re.search(rf"^\s*(def|class) {m['name'].split('.')[-1]}\b", after.source,
+                                 re.M), f"{m['name']} is not shown in the released page"
     assert sum(map(is_exercise_cell, released)) == sum(map(is_exercise_cell, book))
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_released_notebooks_do_not_import_solutions(course, path):
+    """A learner's copy has no solutions package: a cell that imports it cannot run."""
+    out, _ = course
+    for index, cell in enumerate(nbformat.read(out / "book" / path.name, as_version=4).cells):
+        if cell.cell_type != "code":
+            continue
+        tree = ast.parse(runnable(cell.source))
+        modules = [n.module or "" for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)]
+        modules += [a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names]
+        assert not [m for m in modules if m.split(".")[0] == "solutions"], \
+            f"{path.name} cell {index} imports solutions: {cell.source[:200]!r}"
 
 
 def test_strip_solution_cells_handles_split_dropdowns_and_prose_around_them():

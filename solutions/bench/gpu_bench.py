@@ -259,7 +259,7 @@ LAUNCH_CALLS = ("cudaLaunchKernel", "cuLaunchKernel", "cudaGraphLaunch", "cuGrap
                 "cudaLaunchCooperativeKernel", "cudaMemcpyAsync", "cudaMemsetAsync")
 
 
-def profile_counts(step, device, per):
+def profile_counts(step, device, per, runs=5):
     """Count what one call of `step` launches, divided by `per` (steps times layers).
 
     Returns {"launches_per_step", "kernels_per_step", "top_ops"}. On a GPU, launches are
@@ -269,8 +269,30 @@ def profile_counts(step, device, per):
     operators called from Python (each pays the dispatcher's overhead; the code that
     torch.compile generates is not an ATen operator and is not counted) and kernels
     is None. top_ops: the six GPU kernels, or CPU events, with most self time, as
-    [{"name", "per_step", "share"}], share of the total self time.
+    [{"name", "per_step", "share"}]: share of the total self time, each name's time
+    being its median over `runs` profiled calls (one call's times on a busy CPU are
+    skewed by whichever operator the machine happened to pause).
     """
+    totals = []
+    for _ in range(runs):
+        launches, kernels, timed = _profile_once(step, device)
+        by_name = {}
+        for name, t in timed:
+            count, seconds = by_name.get(name, (0, 0.0))
+            by_name[name] = (count + 1, seconds + t)
+        totals.append(by_name)
+    names = set().union(*totals)
+    median = {n: statistics.median(run.get(n, (0, 0.0))[1] for run in totals) for n in names}
+    total = sum(median.values()) or 1.0
+    top = sorted(names, key=lambda n: -median[n])[:6]
+    return dict(launches_per_step=launches / per,
+                kernels_per_step=None if kernels is None else kernels / per,
+                top_ops=[dict(name=_short(n), per_step=round(totals[-1].get(n, (0, 0))[0] / per, 3),
+                              share=round(median[n] / total, 3)) for n in top])
+
+
+def _profile_once(step, device):
+    """(launches, kernels or None, [(event name, self time)]) of one profiled call."""
     import torch
     from torch.autograd import DeviceType
     from torch.profiler import ProfilerActivity, profile
@@ -286,24 +308,10 @@ def profile_counts(step, device, per):
         gpu = [e for e in events if e.device_type == DeviceType.CUDA]
         launches = sum(any(c in e.name for c in LAUNCH_CALLS) for e in events
                        if e.device_type == DeviceType.CPU)
-        kernels = len(gpu)
-        timed = [(e.name, float(e.time_range.elapsed_us())) for e in gpu]
-    else:
-        cpu = [e for e in events if e.device_type == DeviceType.CPU]
-        launches = sum(e.name.startswith("aten::") and not _inside_aten(e) for e in cpu)
-        kernels = None
-        timed = [(e.name, float(e.self_cpu_time_total)) for e in cpu]
-    total = sum(t for _, t in timed) or 1.0
-    by_name = {}
-    for name, t in timed:
-        count, seconds = by_name.get(name, (0, 0.0))
-        by_name[name] = (count + 1, seconds + t)
-    top = sorted(by_name.items(), key=lambda item: -item[1][1])[:6]
-    return dict(launches_per_step=launches / per,
-                kernels_per_step=None if kernels is None else kernels / per,
-                top_ops=[dict(name=_short(name), per_step=round(count / per, 3),
-                              share=round(seconds / total, 3))
-                         for name, (count, seconds) in top])
+        return launches, len(gpu), [(e.name, float(e.time_range.elapsed_us())) for e in gpu]
+    cpu = [e for e in events if e.device_type == DeviceType.CPU]
+    launches = sum(e.name.startswith("aten::") and not _inside_aten(e) for e in cpu)
+    return launches, None, [(e.name, float(e.self_cpu_time_total)) for e in cpu]
 
 
 def _inside_aten(event):

@@ -201,8 +201,8 @@ def markdown(report):
         f"{report['repeats']} alternating runs and the ratio to {BASELINE} (lower is faster), "
         f"{report['date']}.",
         "",
-        f"Machine: {m['cpu']}, {m['cores']} cores; torch {m['torch']} "
-        f"({m['torch_threads']} threads).",
+        f"Machine: {m['cpu']}, {m['cores']} cores; torch {m['torch']} on "
+        f"{m['torch_threads']} thread(s).",
         "",
         "| variant | " + " | ".join(f"{s}: ms | ratio" for s in size) + " |",
         "|---|" + "---:|---:|" * len(results),
