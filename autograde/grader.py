@@ -21,7 +21,6 @@ bounded length.
 
 import hashlib
 import re
-import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -80,12 +79,13 @@ def grade(path, limits=None, only=None, parallel=2, inline=False):
     # expected outputs) are computed here, in book order; each child waits for an
     # exercise's inputs only when it gets to it.
     inputs, cases = sandbox.Inputs(), {}
-    kinds = {_kind(job) for job in jobs.values()}
-    sandbox.warm_up(kinds)
-    if "tf" in kinds:  # TensorFlow takes seconds to import: start now, beside the numpy cases
-        threading.Thread(target=_import_tf, daemon=True).start()
+    sandbox.warm_up({_kind(job) for job in jobs.values()})
+    # (The jobs are prepared here: CPython 3.11's ast module is not safe across threads.)
+    prepared = {name: _job(job) for name, job in jobs.items()}
     with ThreadPoolExecutor(max_workers=max(1, parallel)) as pool:
-        runs = {name: pool.submit(_run, job, limits, inputs, inline) for name, job in jobs.items()}
+        runs = {name: pool.submit(sandbox.run_notebook, cells, exercises, limits, inputs,
+                                  inline=inline, kind=_kind(jobs[name]))
+                for name, (cells, exercises) in prepared.items()}
         try:
             for job in jobs.values():
                 for id, (exercise, location) in job.items():
@@ -125,15 +125,6 @@ def grade(path, limits=None, only=None, parallel=2, inline=False):
     }
 
 
-def _import_tf():
-    from autograde.tfcompat import import_tf
-
-    try:
-        import_tf()
-    except Exception:  # the checks that need it will say why
-        pass
-
-
 def seed(id, source):
     """The rng seed for an exercise's cases: the same code gets the same cases."""
     return int.from_bytes(hashlib.sha256(f"{id}\0{source}".encode()).digest()[:8], "little")
@@ -153,26 +144,27 @@ def _refusal(exercise, location, notebooks):
         unreadable = [nb for nb in notebooks if Path(nb.name).name == exercise.chapter and nb.error]
         why = f"; {unreadable[0].name} {unreadable[0].error}" if unreadable else ""
         return entry(exercise, None, "missing", 0.0,
-                      f"not found: no code cell defines {exercise.id} (it belongs in "
-                      f"{exercise.chapter}, in a cell tagged `exercise`){why}", [])
+                     f"not found: no code cell defines {exercise.id} (it belongs in "
+                     f"{exercise.chapter}, in a cell tagged `exercise`){why}", [])
     cell = location.cell
     if cell.syntax_error:
         return entry(exercise, location, "error", 0.0,
-                      f"cell {cell.index + 1} of {location.notebook.name} has a syntax error: "
-                      f"{clean(cell.syntax_error)}", [])
+                     f"cell {cell.index + 1} of {location.notebook.name} has a syntax error: "
+                     f"{clean(cell.syntax_error)}", [])
     if exercise.from_scratch:
         context = [c.source for c in location.notebook.cells if c.index < cell.index]
         uses = notebook.framework_rnn_uses(cell.source, context)
         if uses:
             return entry(exercise, location, "forbidden", 0.0,
-                          f"{exercise.id} must be written from scratch, but its cell uses "
-                          f"{', '.join(uses[:3])}: build it from matrix products and "
-                          f"activations instead", [])
+                         f"{exercise.id} must be written from scratch, but its cell uses "
+                         f"{', '.join(uses[:3])}: build it from matrix products and "
+                         f"activations instead", [])
     return None
 
 
-def _run(job, limits, inputs, inline):
-    """Run one notebook's exercises (job: id -> (exercise, location)) in a sandbox."""
+def _job(job):
+    """(cells, exercises) for sandbox.run_notebook: one notebook's exercises and the cells
+    they need (job: id -> (exercise, location))."""
     nb = next(iter(job.values()))[1].notebook
     graded_cells = {}
     for id, (_, location) in job.items():
@@ -188,8 +180,7 @@ def _run(job, limits, inputs, inline):
     exercises = {id: {"module": exercise.make_cases.__module__,
                       "from_scratch": exercise.from_scratch}
                  for id, (exercise, _) in job.items()}
-    return sandbox.run_notebook(cells, exercises, limits, inputs, inline=inline,
-                                kind=_kind(job))
+    return cells, exercises
 
 
 _USES_TF = re.compile(r"\b(tensorflow|import_tf|tfcompat|tf_keras)\b")
@@ -210,10 +201,10 @@ def _score(exercise, location, cases, run, limits):
     done = run.exercises.get(id)
     if run.error:
         return entry(exercise, location, "error", 0.0,
-                      f"the grader's sandbox failed to start: {clean(run.error, 500)}", [], notes)
+                     f"the grader's sandbox failed to start: {clean(run.error, 500)}", [], notes)
     if done is None:
         return entry(exercise, location, "error", 0.0, "it was not run (the notebook's "
-                      "earlier code stopped the sandbox)", [], notes)
+                     "earlier code stopped the sandbox)", [], notes)
     stopped = _ending(done, limits)
     if done.ended not in ("exited", "signal", "timeout", "inline"):
         # The process that ran and watched it died or was stopped during it: whatever it
@@ -222,13 +213,13 @@ def _score(exercise, location, cases, run, limits):
                      [], notes)
     if done.cell is None:
         return entry(exercise, location, "error", 0.0,
-                      f"its cell did not finish: {stopped}", [], notes)
+                     f"its cell did not finish: {stopped}", [], notes)
     if done.cell.get("ok") is not True:
         return entry(exercise, location, "error", 0.0,
-                      f"its cell raised {_exception(done.cell.get('error'))}", [], notes)
+                     f"its cell raised {_exception(done.cell.get('error'))}", [], notes)
     if done.cell.get("defined") is not True:
         return entry(exercise, location, "error", 0.0,
-                      f"its cell ran but did not define {id}", [], notes)
+                     f"its cell ran but did not define {id}", [], notes)
     results, stub, forbidden, crashed = [], False, None, False
     for case, outcome in zip(cases, done.cases):
         if outcome is None:
@@ -260,12 +251,12 @@ def _score(exercise, location, cases, run, limits):
         results.append(Result(case.label, False, message))
     if forbidden:
         return entry(exercise, location, "forbidden", 0.0,
-                      f"{id} must be written from scratch: {forbidden}", [], notes)
+                     f"{id} must be written from scratch: {forbidden}", [], notes)
     report = Report(exercise, results, stub=stub)
     checks = [{"label": r.label, "passed": r.passed, "message": r.message} for r in results]
     if stub:
         return entry(exercise, location, "not implemented", 0.0,
-                      "not implemented yet (replace the `raise NotImplementedError`)", [], notes)
+                     "not implemented yet (replace the `raise NotImplementedError`)", [], notes)
     passed = sum(r.passed for r in results)
     if report.passed:
         verdict, feedback = "passed", f"passed all {len(results)} checks"

@@ -8,11 +8,11 @@ as well as added" is named by the TF track's checks (tests/test_tf1_lstm.py).
 
 import numpy as np
 import pytest
+from hostile import IMPORTS, notebook
 
 from autograde import grader, registry
 from autograde.check import run_checks
 from autograde.sandbox import Limits
-from hostile import IMPORTS, notebook
 
 
 def sigmoid(z):

@@ -20,10 +20,10 @@ from pathlib import Path
 import jsonschema
 import pytest
 import yaml
+from hostile import IMPORTS, RNN_STEP, notebook
 
 from autograde import formats, grader
 from autograde.__main__ import main
-from hostile import IMPORTS, RNN_STEP, notebook
 
 ROOT = Path(__file__).resolve().parent.parent
 WORKFLOW = ROOT / ".github" / "workflows" / "autograde.yml"

@@ -21,36 +21,16 @@ from pathlib import Path
 import jsonschema
 import nbformat
 import pytest
+from hostile import IMPORTS, LSTM_STEP, RNN_FORWARD, RNN_STEP, names, notebook, source
 
 import autograde
 from autograde import formats, grader
-from autograde.sandbox import UID_POOL, Limits
-from hostile import IMPORTS, LSTM_STEP, RNN_FORWARD, RNN_STEP, names, notebook, source
+from autograde.sandbox import Limits, stray_processes
 
 LIMITS = Limits(timeout=2, memory_mb=1280, processes=64, output_mb=8)
 SLOWER = {"memory_bomb": Limits(timeout=6, memory_mb=1280, processes=64, output_mb=8)}
 SECRET = "autograde-test-secret-7f3a"
 ROOT = Path(autograde.__file__).resolve().parent.parent
-
-
-def sandbox_processes():
-    """Processes still running as a sandbox user (the grader is root in these tests);
-    zombies, which are dead and waiting for init to collect them, do not count."""
-    found = []
-    for pid in os.listdir("/proc"):
-        if pid.isdigit():
-            try:
-                with open(f"/proc/{pid}/stat") as f:
-                    state = f.read().rsplit(")", 1)[1].split()[0]
-                if os.stat(f"/proc/{pid}").st_uid in UID_POOL and state != "Z":
-                    with open(f"/proc/{pid}/status") as f:
-                        status = f.read()
-                    ppid = status.split("PPid:")[1].split()[0]
-                    found.append((int(pid), state, status.split("Uid:")[1].split()[0], ppid,
-                                  open(f"/proc/{ppid}/cmdline").read()[-60:]))
-            except OSError:
-                pass
-    return found
 
 
 @pytest.fixture(scope="module")
@@ -92,7 +72,7 @@ def test_a_hostile_cell_costs_only_its_exercise(name, tmp_path, listener, monkey
     assert re.search(expect, step["feedback"]), step["feedback"]
     assert forward["points"] == forward["max_points"], forward
     assert "\n" not in step["feedback"] and "\x1b" not in step["feedback"]
-    assert sandbox_processes() == []
+    assert stray_processes() == []
     assert fingerprint(protected) == before
     assert report_path.read_text() == "{}"
     with pytest.raises(BlockingIOError):  # nobody connected to the listener
@@ -133,7 +113,7 @@ def test_inline_exercises_survive_crashes_too(tmp_path):
     assert "did not finish within 2 s" in got["rnn_step"]["feedback"]
     assert got["rnn_forward"]["points"] == 0 and "exited (status 0)" in got["rnn_forward"]["feedback"]
     assert got["lstm_step"]["points"] == 2, got["lstm_step"]
-    assert sandbox_processes() == []
+    assert stray_processes() == []
 
 
 def test_a_context_cell_that_hangs_or_dies_is_left_out(tmp_path):

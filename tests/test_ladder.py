@@ -292,7 +292,7 @@ def test_measure_writes_records_with_the_promised_fields(tmp_path):
     sizes = gpu_bench._sizes(T=4, B=2, H=8)
     records = gpu_bench.measure(sizes, gpu_bench.ALL_MODES, "float32", torch.device("cpu"),
                                 ["naive", "hoisted", "cudnn"], repeats=2, warmup=1,
-                                profile=True, done=set(), log=lambda text: None)
+                                profile=1, done=set(), log=lambda text: None)
     info = gpu_bench.machine(torch.device("cpu"))
     records = [dict(info, tf32=False, **r) for r in records]
     assert len(records) == 6

@@ -2,7 +2,7 @@
 
 Usage: python -m solutions.bench gpu [--device DEVICE] [--output PATH | --output-dir DIR]
            [--repeats N] [--warmup N] [--groups G,...] [--impls R,...] [--dtypes D,...]
-           [--threads N] [--tf32] [--no-profile] [--resume] [--plot-only]
+           [--threads N] [--tf32] [--profile-runs N] [--resume] [--plot-only]
        python -m solutions.bench gpu --merge A.json B.json ... [--output PATH]
 
 Runs every rung of `solutions.ladder` at the sizes of the chapter on the device present
@@ -11,8 +11,8 @@ a GPU left out). For each configuration and mode it builds every rung (compiles,
 graphs), checks its outputs against nn.LSTM's, warms up, then times `--repeats` rounds in
 which every rung runs once, in an order that alternates direction, so that a slow spell
 of the machine falls on all of them alike. It reports the median, timed with CUDA events
-on a GPU and time.perf_counter on the CPU, then profiles one run of each rung to count
-kernel launches per step.
+on a GPU and time.perf_counter on the CPU, then profiles a few runs of each rung
+(--profile-runs) to count kernel launches per step and see where the time goes.
 
 Modes: "forward" is inference (under torch.no_grad); "forward_backward" is the forward
 with autograd, then the backward of sum(out * dout) for a fixed random dout, giving the
@@ -259,7 +259,7 @@ LAUNCH_CALLS = ("cudaLaunchKernel", "cuLaunchKernel", "cudaGraphLaunch", "cuGrap
                 "cudaLaunchCooperativeKernel", "cudaMemcpyAsync", "cudaMemsetAsync")
 
 
-def profile_counts(step, device, per, runs=5):
+def profile_counts(step, device, per, runs=3):
     """Count what one call of `step` launches, divided by `per` (steps times layers).
 
     Returns {"launches_per_step", "kernels_per_step", "top_ops"}. On a GPU, launches are
@@ -344,7 +344,10 @@ def quiet_stderr():
 
 
 def measure(sizes, modes, dtype, device, impls, repeats, warmup, profile, done, log):
-    """The records of one configuration: every rung in `impls`, every mode."""
+    """The records of one configuration: every rung in `impls`, every mode.
+
+    profile: how many profiled calls of each rung to count and time (0: none).
+    """
     import torch
 
     from solutions import ladder
@@ -391,7 +394,8 @@ def measure(sizes, modes, dtype, device, impls, repeats, warmup, profile, done, 
             for name in steps:
                 if profile:
                     try:
-                        extra[name].update(profile_counts(steps[name], device, per))
+                        extra[name].update(profile_counts(steps[name], device, per, profile),
+                                           profile_runs=profile)
                     except Exception as e:
                         log(f"  profiling {name}: {type(e).__name__}: {e}")
         flops = lstm_flops(**sizes, mode=mode)
@@ -592,7 +596,9 @@ def main(argv=None):
                         help="CPU threads for torch (default 1: steadier on a shared machine)")
     parser.add_argument("--tf32", action="store_true",
                         help="allow TF32 in cuBLAS and cuDNN alike (default: off for both)")
-    parser.add_argument("--no-profile", action="store_true", help="skip the launch counts")
+    parser.add_argument("--profile-runs", type=int, default=3,
+                        help="profiled calls per rung, for the launch counts and the time "
+                             "shares (default 3; 0: no profiling)")
     parser.add_argument("--resume", action="store_true",
                         help="keep the records already in --output; measure only the rest")
     parser.add_argument("--plot-only", action="store_true",
@@ -634,8 +640,8 @@ def main(argv=None):
                if not ladder.available(i, device)[0]}
     impls = [i for i in impls if i not in skipped]
     repeats = args.repeats or (20 if device.type == "cuda" else 7)
-    if repeats < 1 or args.warmup < 0:
-        parser.error("--repeats must be at least 1 and --warmup at least 0")
+    if repeats < 1 or args.warmup < 0 or args.profile_runs < 0:
+        parser.error("--repeats must be at least 1, --warmup and --profile-runs at least 0")
     set_tf32(args.tf32)
     _no_silent_eager()
 
@@ -652,7 +658,7 @@ def main(argv=None):
         log(_label(dict(sizes, dtype=dtype)))
         config_done = {(k[6], k[7]) for k in done if k[:6] == (*sizes.values(), dtype)}
         new = measure(sizes, modes, dtype, device, impls, repeats, args.warmup,
-                      not args.no_profile, config_done, log)
+                      args.profile_runs, config_done, log)
         replaced = {key(r) for r in new}
         records = [r for r in records if key(r) not in replaced]
         records += [dict(info, tf32=args.tf32, **r) for r in new]

@@ -1,7 +1,6 @@
 # expect: raised ConnectionError: "no network"
 import socket
 
-
 PORT = int("__PORT__")  # a port the test listens on, outside the sandbox
 
 
