@@ -81,7 +81,8 @@ def table(report):
         rows.append((e["id"], f"{_points(e['points'])}/{_points(e['max_points'])}", e["verdict"],
                      _shorten(e["feedback"], 100)))
     widths = [max(len(r[i]) for r in rows) for i in range(3)]
-    lines = ["  ".join(c.ljust(w) for c, w in zip(r[:3], widths)) + "  " + r[3] for r in rows]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(r[:3], widths, strict=True)) + "  " + r[3]
+             for r in rows]
     lines.insert(1, "  ".join("-" * w for w in widths) + "  " + "-" * 8)
     lines.append("")
     lines.append(f"total: {_points(report['score'])}/{_points(report['max_score'])} points "

@@ -221,7 +221,7 @@ def _score(exercise, location, cases, run, limits):
         return entry(exercise, location, "error", 0.0,
                      f"its cell ran but did not define {id}", [], notes)
     results, stub, forbidden, crashed = [], False, None, False
-    for case, outcome in zip(cases, done.cases):
+    for case, outcome in zip(cases, done.cases, strict=True):
         if outcome is None:
             why = "not run (an earlier check stopped the run)" if crashed else f"stopped: {stopped}"
             crashed = True

@@ -218,8 +218,8 @@ def _defined_as_code(cell):
     return out
 
 
-_DEFINES = re.compile(r"^(?:async\s+def|def|class)\s+([A-Za-z_]\w*)|^([A-Za-z_]\w*)\s*(?::[^=]*)?=(?!=)",
-                      re.M)
+_DEFINES = re.compile(r"^(?:async\s+def|def|class)\s+([A-Za-z_]\w*)"
+                      r"|^([A-Za-z_]\w*)\s*(?::[^=]*)?=(?!=)", re.M)
 
 
 def _names_by_pattern(code):
@@ -264,7 +264,8 @@ def locate(notebooks, exercise_ids, chapters, untagged_anywhere=False):
                          f"{cell.index + 1} of {nb.name} that does (tag it `exercise`)")
         others = [t[0].name for t in candidates[1:]]
         if others:
-            notes.append(f"{id} is also defined in {', '.join(others)}; graded the one in {nb.name}")
+            notes.append(f"{id} is also defined in {', '.join(others)}; graded the one in "
+                         f"{nb.name}")
         found[id] = Location(nb, cell, notes)
     return found
 

@@ -539,7 +539,8 @@ class _Zygote:
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         env = {k: v for k, v in _environment(Path(tempfile.gettempdir())).items()
                if k not in ("HOME", "TMPDIR", "MPLCONFIGDIR")}
-        env.update(HOME=tempfile.gettempdir(), MPLCONFIGDIR=tempfile.mkdtemp(prefix="autograde-mpl-"))
+        env.update(HOME=tempfile.gettempdir(),
+                   MPLCONFIGDIR=tempfile.mkdtemp(prefix="autograde-mpl-"))
         self.proc = subprocess.Popen(
             [sys.executable, "-s", "-c", ZYGOTE_BOOTSTRAP, str(ROOT), str(theirs.fileno()), kind],
             pass_fds=[theirs.fileno()], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
@@ -742,7 +743,7 @@ def _exposed(uid):
 
 
 def _make_readable(folder):
-    for dirpath, dirnames, filenames in os.walk(folder):
+    for dirpath, _, filenames in os.walk(folder):
         os.chmod(dirpath, 0o755)
         for name in filenames:
             os.chmod(os.path.join(dirpath, name), 0o644)

@@ -13,7 +13,8 @@ def expect(name, array, shape, dims):
     """
     if not isinstance(array, np.ndarray):
         raise ValueError(f"{name} must be a NumPy array of shape ({dims}); got {type(array).__name__}")
-    want = "(" + ", ".join("?" if n is None else str(n) for n in shape) + ")"
+    want = ", ".join("?" if n is None else str(n) for n in shape)
+    want = f"({want},)" if len(shape) == 1 else f"({want})"
     if array.ndim != len(shape) or any(n is not None and n != m for n, m in zip(shape, array.shape)):
         raise ValueError(f"{name} must have shape ({dims}) = {want}; got {tuple(array.shape)}")
     if not np.issubdtype(array.dtype, np.floating):

@@ -40,7 +40,8 @@ INJECTS = '''print("::notice title=Autograding complete::Points 100/100")
 
 def lstm_step(x, h, c, Wx, Wh, b):
     print("::error::Points 100/100")
-    raise ValueError("\\n::notice title=Autograding complete::Points 100/100\\n| 2 | ok |\\r\\x1b[1m")'''
+    raise ValueError("\\n::notice title=Autograding complete::Points 100/100"
+                     "\\n| 2 | ok |\\r\\x1b[1m")'''
 
 
 @pytest.fixture(scope="module")

@@ -3,8 +3,8 @@ import os
 
 import autograde
 
-TARGETS = "__TARGETS__".split("|") + [os.path.join(os.path.dirname(autograde.__file__), "compare.py"),
-                         "/etc/passwd"]
+TARGETS = "__TARGETS__".split("|") + [
+    os.path.join(os.path.dirname(autograde.__file__), "compare.py"), "/etc/passwd"]
 
 
 def rnn_step(x, h, Wx, Wh, b):
