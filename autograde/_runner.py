@@ -97,20 +97,24 @@ def enter_sandbox(sandbox, workdir):
         facts["network"] = "none"
         _expose(sandbox["expose"], sandbox["stage"])
         facts["hidden"] = True
-    except OSError as e:
+    except (OSError, AttributeError) as e:  # AttributeError: no unshare (not Linux)
         facts["namespace_error"] = str(e)
     if uid is not None:
         os.setgroups([])
         os.setgid(sandbox["gid"])
         os.setuid(uid)
         facts["uid"] = uid
-    _libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)
-    _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)  # cleared by setuid: set after
+    if hasattr(_libc, "prctl"):  # Linux
+        _libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)
+        _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)  # cleared by setuid: set after
     limits = sandbox["limits"]
     for name, value in (("RLIMIT_AS", limits["memory"]), ("RLIMIT_NPROC", limits["processes"]),
                         ("RLIMIT_FSIZE", limits["file_size"]), ("RLIMIT_CPU", limits["cpu"]),
                         ("RLIMIT_NOFILE", 1024), ("RLIMIT_CORE", 0)):
-        resource.setrlimit(getattr(resource, name), (value, value))
+        try:
+            resource.setrlimit(getattr(resource, name), (value, value))
+        except (ValueError, OSError) as e:  # e.g. RLIMIT_AS on macOS
+            facts.setdefault("limit_errors", []).append(f"{name}: {e}")
     signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a too-big write raises instead of killing
     os.umask(0o077)
     os.chdir(workdir)

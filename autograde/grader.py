@@ -3,14 +3,16 @@
 `grade(path)` returns the report (a JSON-ready dict, see `autograde.formats` for its
 schema and renderings). For each registered exercise:
 
-1. `autograde.notebook` finds the cell that defines it (and the cells before it, its
-   context), or says why it cannot (missing, unreadable notebook, syntax error).
+1. `autograde.notebook` finds the cell that defines it, or says why it cannot (missing,
+   unreadable notebook, syntax error), and its context: the cells before it that it
+   needs (the imports, helpers and earlier exercises it uses; not the demonstrations).
 2. Exercises that must be written from scratch are refused if the cell names a
    framework LSTM (torch.nn.LSTM, dynamic_rnn, ...); the sandbox also makes those raise.
 3. The grader draws the cases (`make_cases`, with an rng seeded from the exercise's
    cell, so re-grading the same code gives the same grade) and computes the expected
    outputs itself. Only the inputs go to the sandbox (`autograde.sandbox`), which runs
-   the notebook's cells and `run(obj, inputs)` in a child process.
+   the cells (IPython magics and shell lines left out) and `run(obj, inputs)` in a child
+   process; the notebooks' sandboxes start while the cases are being computed.
 4. The outputs that come back are compared here (`autograde.compare`), and scored as
    `check()` scores them: points times the fraction of cases passed.
 

@@ -15,10 +15,17 @@ checks returned. The child:
   (and the exercises that need it).
 
 Nothing the child writes is executed or unpickled: inputs and outputs cross as JSON and
-`.npy` files (`autograde.wire`). Every process the child started is killed before
-`run_notebook` returns.
+`.npy` files (`autograde.wire`); the child reports its progress as JSON lines on a pipe,
+and the grader accepts only the steps it expects next. Every process the child started
+is killed before `run_notebook` returns.
+
+The child is forked from a zygote (`autograde._runner.zygote`): a process, started once
+per grader, that has numpy, matplotlib and torch (and, for TensorFlow notebooks,
+TensorFlow) imported already, so that a notebook's sandbox starts in milliseconds
+rather than seconds. It falls back to a fresh interpreter if no zygote can run.
 """
 
+import atexit
 import fcntl
 import json
 import os
@@ -151,8 +158,8 @@ def run_notebook(cells, exercises, limits, inputs, inline=False, kind="base"):
             if outcome.startup_error:
                 result.error = outcome.startup_error
                 break
-            kind, key = outcome.step
-            if kind == "exercise":
+            step, key = outcome.step
+            if step == "exercise":
                 run = outcome.exercises.get(key) or _read_exercise(
                     outcome.outdir, key, feed.count(key), outcome.reason)
                 run.ended = outcome.reason
@@ -160,7 +167,7 @@ def run_notebook(cells, exercises, limits, inputs, inline=False, kind="base"):
                 if run.cell is None:  # it died running the cell itself: leave the cell out
                     cells = [c for c in cells if c["index"] != _cell_of(cells, key)]
             else:  # a cell, or between steps: then the last cell that ran is to blame
-                key = key if kind == "cell" else outcome.last_cell
+                key = key if step == "cell" else outcome.last_cell
                 if key is None:
                     result.error = f"the sandbox stopped before the first cell: {outcome.reason}"
                     break
@@ -187,7 +194,7 @@ class _Feed:
         self.waiting = set(exercises)
 
     def deliver(self):
-        """Write what has arrived; return the ids whose inputs are now there."""
+        """Write the inputs that have arrived, each exercise's at once, then its READY."""
         for id in sorted(self.waiting):
             cases = self.inputs.get(id)
             if cases is None:
@@ -257,6 +264,7 @@ def _attempt(base, attempt, cells, exercises, limits, inline, budget, feed, kind
         finally:
             os.close(ev_w)
             os.close(out_w)
+
         def stop():
             _kill_group(proc.pid)
             if uid is not None:
@@ -465,7 +473,7 @@ def _read_exercise(outdir, id, n_cases, ended, code=None):
 
 def _start(kind, job_file, ev_w, out_w, workdir, base):
     """Start a runner for `job_file`; it reports on ev_w and prints to out_w."""
-    zygote = _zygote(kind) if kind else None
+    zygote = _zygote(kind) if kind in ("base", "tf") else None
     if zygote is not None:
         child = zygote.spawn(job_file, ev_w, out_w, _environment(workdir), base)
         if child is not None:
@@ -539,8 +547,9 @@ class _Zygote:
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         env = {k: v for k, v in _environment(Path(tempfile.gettempdir())).items()
                if k not in ("HOME", "TMPDIR", "MPLCONFIGDIR")}
-        env.update(HOME=tempfile.gettempdir(),
-                   MPLCONFIGDIR=tempfile.mkdtemp(prefix="autograde-mpl-"))
+        config = tempfile.mkdtemp(prefix="autograde-mpl-")  # matplotlib's, for its imports
+        atexit.register(shutil.rmtree, config, True)
+        env.update(HOME=tempfile.gettempdir(), MPLCONFIGDIR=config)
         self.proc = subprocess.Popen(
             [sys.executable, "-s", "-c", ZYGOTE_BOOTSTRAP, str(ROOT), str(theirs.fileno()), kind],
             pass_fds=[theirs.fileno()], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
@@ -649,14 +658,13 @@ def stray_processes():
     (A uid held by a grader that is running, here or in another process, is skipped.)
     """
     by_uid = {}
-    for pid in os.listdir("/proc"):
-        if pid.isdigit():
-            try:
-                uid = os.stat(f"/proc/{pid}").st_uid
-                if uid in UID_POOL and _state(pid) != "Z":
-                    by_uid.setdefault(uid, []).append(int(pid))
-            except OSError:
-                pass
+    for pid in _pids():
+        try:
+            uid = os.stat(f"/proc/{pid}").st_uid
+            if uid in UID_POOL and _state(pid) != "Z":
+                by_uid.setdefault(uid, []).append(int(pid))
+        except OSError:
+            pass
     stray = []
     for uid, pids in by_uid.items():
         try:
@@ -704,13 +712,12 @@ def _rlimits(limits, uid, steps):
 
 def _threads_of(uid):
     count = 0
-    for pid in os.listdir("/proc"):
-        if pid.isdigit():
-            try:
-                if os.stat(f"/proc/{pid}").st_uid == uid:
-                    count += len(os.listdir(f"/proc/{pid}/task"))
-            except OSError:
-                pass
+    for pid in _pids():
+        try:
+            if os.stat(f"/proc/{pid}").st_uid == uid:
+                count += len(os.listdir(f"/proc/{pid}/task"))
+        except OSError:
+            pass
     return count
 
 
@@ -805,14 +812,21 @@ def _kill_user(uid):
 def _processes_of(uid):
     """The live (not zombie) processes of `uid`."""
     pids = []
-    for pid in os.listdir("/proc"):
-        if pid.isdigit():
-            try:
-                if os.stat(f"/proc/{pid}").st_uid == uid and _state(pid) != "Z":
-                    pids.append(int(pid))
-            except OSError:
-                pass
+    for pid in _pids():
+        try:
+            if os.stat(f"/proc/{pid}").st_uid == uid and _state(pid) != "Z":
+                pids.append(int(pid))
+        except OSError:
+            pass
     return pids
+
+
+def _pids():
+    """The process ids in /proc, as strings (none where there is no /proc)."""
+    try:
+        return [p for p in os.listdir("/proc") if p.isdigit()]
+    except OSError:
+        return []
 
 
 def _state(pid):
@@ -852,14 +866,13 @@ def _kill_session(sid):
 
 def _session_members(sid):
     table = {}
-    for pid in os.listdir("/proc"):
-        if pid.isdigit():
-            try:
-                with open(f"/proc/{pid}/stat") as f:
-                    fields = f.read().rsplit(")", 1)[1].split()
-                table[int(pid)] = (int(fields[1]), int(fields[3]), fields[0])  # ppid, sid, state
-            except (OSError, IndexError, ValueError):
-                pass
+    for pid in _pids():
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            table[int(pid)] = (int(fields[1]), int(fields[3]), fields[0])  # ppid, sid, state
+        except (OSError, IndexError, ValueError):
+            pass
     members = {pid for pid, (_, s, state) in table.items() if s == sid and state != "Z"}
     grown = True
     while grown:  # descendants of members, whatever their session
@@ -875,8 +888,8 @@ def _session_members(sid):
 def _orphans():
     """Children of this process that it did not start (sandbox processes whose parent died)."""
     me, mine = os.getpid(), []
-    for pid in os.listdir("/proc"):
-        if pid.isdigit() and int(pid) not in _LIVE:
+    for pid in _pids():
+        if int(pid) not in _LIVE:
             try:
                 with open(f"/proc/{pid}/stat") as f:
                     state, ppid = f.read().rsplit(")", 1)[1].split()[:2]

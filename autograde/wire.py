@@ -118,7 +118,10 @@ def exists(root, parts, name):
 
 
 def _open_folder(root, parts):
-    fd = os.open(root, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        fd = os.open(root, os.O_RDONLY | os.O_DIRECTORY)
+    except OSError as e:
+        raise WireError(f"{root}: {e.strerror}") from None
     try:
         for part in parts:
             if part in ("", ".", "..") or "/" in part:
@@ -148,11 +151,7 @@ def _decode(node, fd, budget, depth):
     if kind in ("array", "scalar"):
         if not isinstance(body, str) or not re.fullmatch(r"a\d{1,6}", body):
             raise WireError("malformed array name")
-        try:
-            array = np.load(io.BytesIO(_read_file(fd, body + ".npy", budget)),
-                            allow_pickle=False)
-        except (ValueError, OSError, EOFError) as e:
-            raise WireError(f"{body}.npy is not a NumPy array file: {e}") from None
+        array = _load_npy(_read_file(fd, body + ".npy", budget), body)
         if kind == "array":
             return array
         if array.shape != ():
@@ -170,6 +169,25 @@ def _decode(node, fd, budget, depth):
     if kind == "object":
         return opaque(body)
     raise WireError(f"unknown marker {str(kind)[:20]!r}")
+
+
+def _load_npy(data, name):
+    """The array in the bytes of a .npy file, checked before anything is allocated: its
+    header's shape and dtype must account for exactly the bytes that follow it."""
+    f = io.BytesIO(data)
+    try:
+        version = np.lib.format.read_magic(f)
+        header = (np.lib.format.read_array_header_1_0 if version == (1, 0)
+                  else np.lib.format.read_array_header_2_0)
+        shape, _, dtype = header(f, max_header_size=10000)
+        if dtype.hasobject:
+            raise ValueError("it holds Python objects")
+        if np.prod(shape, dtype=object) * dtype.itemsize != len(data) - f.tell():
+            raise ValueError("its header does not match its size")
+        f.seek(0)
+        return np.load(f, allow_pickle=False)
+    except (ValueError, OSError, EOFError, TypeError, MemoryError) as e:
+        raise WireError(f"{name}.npy is not a NumPy array file: {e}") from None
 
 
 def opaque(type_name):

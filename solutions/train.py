@@ -1,13 +1,16 @@
 """Training recurrent networks in PyTorch: the data sets, the model, the loop, a command line.
 
-    python -m solutions.train mnist1d [--impl scratch|torch] [--shuffle-seq] [--epochs 60]
+    python -m solutions.train mnist1d --dtype float64                 # from scratch
+    python -m solutions.train mnist1d --dtype float64 --impl torch    # torch.nn.LSTM
+    python -m solutions.train mnist1d --dtype float64 --shuffle-seq   # shuffled timesteps
     python -m solutions.train digits
-    python -m solutions.train adding [--lengths 10 50 100]
+    python -m solutions.train adding
     python -m solutions.train initial_states
 
 Each run writes its settings, final numbers and per-epoch learning curves to
 book/data/train/<name>.json (and a plot of the curves next to it); the training chapters
-load those files and re-run only a short version live. `--help` lists every option.
+load those files and re-run only a short version live. The commands above made the
+files in the book; `--help` lists every option.
 
 The pieces, in the order the chapters use them:
 - data: `mnist1d`, `digits_rows`, `adding_problem`, `remember_first`, as NumPy arrays
@@ -253,7 +256,8 @@ def fit(model, data, *, epochs, lr, batch_size, max_norm, seed=0, loss_fn=F.cros
     lr:    the initial learning rate; it decays along a half cosine to 0 at the end.
     step:  the training step, `train_step` or a function with its signature.
     Returns the learning curves, one entry per epoch: a dict with train_loss (the mean
-    loss of the epoch's batches), test_loss and test_metric.
+    loss of the epoch's batches), test_loss and test_metric; and first_epoch_batch_loss,
+    the loss of every batch of the first epoch (to compare two runs step by step).
     """
     torch.manual_seed(seed)
     order_rng = torch.Generator().manual_seed(seed)
@@ -272,6 +276,7 @@ def fit(model, data, *, epochs, lr, batch_size, max_norm, seed=0, loss_fn=F.cros
         history["train_loss"].append(float(np.mean(losses)))
         history["test_loss"].append(test_loss)
         history["test_metric"].append(test_metric)
+        history.setdefault("first_epoch_batch_loss", losses)
         bar.set_postfix_str(f"loss {history['train_loss'][-1]:.3f}, test {test_metric:.3f}",
                             refresh=False)
     bar.close()
@@ -352,7 +357,7 @@ TASKS = {
     "adding": (run_adding, dict(hidden=32, epochs=20, lr=1e-2, batch_size=64, max_norm=1.0,
                                 lengths=[10, 50, 100])),
     "initial_states": (run_initial_states, dict(hidden=8, epochs=20, lr=1e-2, batch_size=64,
-                                                max_norm=1.0, lengths=[5, 20], seeds=6)),
+                                                max_norm=1.0, lengths=[5, 20], seeds=10)),
 }
 
 

@@ -52,9 +52,50 @@ def fingerprint(paths):
     return {p: hashlib.sha256(Path(p).read_bytes()).hexdigest() for p in paths}
 
 
+PROBE = """import os, resource, socket
+def rnn_step(x, h, Wx, Wh, b):
+    limits = [resource.getrlimit(getattr(resource, "RLIMIT_" + name))[0]
+              for name in ("AS", "NPROC", "FSIZE", "CPU")]
+    seen = [os.getuid(), *limits, "AUTOGRADE_TEST_SECRET" in os.environ,
+            "+".join(n for _, n in socket.if_nameindex()), "+".join(sorted(os.listdir(ROOT)))]
+    raise ValueError("|".join(map(str, seen)))"""
+
+
+@pytest.fixture(scope="module")
+def limits_in_force(tmp_path_factory):
+    """What the sandbox looks like from inside: checked before any bomb goes off."""
+    folder = tmp_path_factory.mktemp("probe")
+    monkeypatch = pytest.MonkeyPatch()
+    monkeypatch.setenv("AUTOGRADE_TEST_SECRET", SECRET)
+    try:
+        report = grader.grade(notebook(folder / "probe.ipynb", IMPORTS,
+                                       PROBE.replace("ROOT", repr(str(ROOT)))),
+                              limits=LIMITS, only=["rnn_step"])
+    finally:
+        monkeypatch.undo()
+    message = report["exercises"][0]["checks"][0]["message"]
+    uid, memory, processes, file_size, cpu, secret, network, course = re.search(
+        r'raised ValueError: "([^"]*)"', message).group(1).split("|")
+    return {"uid": int(uid), "limits": [int(memory), int(processes), int(file_size), int(cpu)],
+            "secret": secret == "True", "network": network, "course": course}
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="the sandbox user needs the grader to run as root")
+def test_the_sandbox_runs_unprivileged_offline_and_limited(limits_in_force):
+    seen = limits_in_force
+    assert seen["uid"] != 0
+    assert seen["limits"] == [1280 * 2**20, 64, LIMITS.file_mb * 2**20, int(LIMITS.timeout) + 1]
+    assert not seen["secret"]  # a clean environment
+    assert seen["network"] == "lo"  # a network namespace of its own, with loopback only
+    assert seen["course"] == "autograde"  # of the course, only autograde/: no solutions/
+
+
 @pytest.mark.skipif(os.geteuid() != 0, reason="the sandbox user needs the grader to run as root")
 @pytest.mark.parametrize("name", names())
-def test_a_hostile_cell_costs_only_its_exercise(name, tmp_path, listener, monkeypatch):
+def test_a_hostile_cell_costs_only_its_exercise(name, tmp_path, listener, monkeypatch,
+                                                limits_in_force):
+    memory, processes, *_ = limits_in_force["limits"]
+    assert limits_in_force["uid"] != 0 and memory <= 1280 * 2**20 and processes <= 64  # or no bomb
     monkeypatch.setenv("AUTOGRADE_TEST_SECRET", SECRET)  # the grader's own environment
     report_path = tmp_path / "report.json"
     report_path.write_text("{}")

@@ -6,8 +6,14 @@ from autograde import mistakes
 from autograde import reference as ref
 from autograde.checks.numpy_rnn import DTYPES, _label, shapes
 from autograde.registry import exercise
-from autograde.spec import (ATOL, Case, SubmissionError, call_returning, call_returning_dict,
-                            random_array)
+from autograde.spec import (
+    ATOL,
+    Case,
+    SubmissionError,
+    call_returning,
+    call_returning_dict,
+    random_array,
+)
 
 CHAPTER_3 = "03_lstm_cell.ipynb"
 CHAPTER_4 = "04_lstm_backward.ipynb"
@@ -43,7 +49,8 @@ def gate_suspects(a, fwd, h_from_g):
     h_from_g: the same function with h = o * tanh(g) (from autograde.mistakes).
     """
     return {
-        "gates in the wrong order (the blocks of z are i, f, g, o)": fwd(**_permute_gates(a, "ifog")),
+        "gates in the wrong order (the blocks of z are i, f, g, o)":
+            fwd(**_permute_gates(a, "ifog")),
         "gates in TensorFlow's order i, g(j), f, o; this book uses i, f, g, o":
             fwd(**_permute_gates(a, "igfo")),
         "the forget gate is missing or fixed at 1": fwd(**_forget_fixed_at_one(a)),

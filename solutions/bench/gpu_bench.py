@@ -484,21 +484,26 @@ def markdown(records):
     return "\n".join(lines) + "\n"
 
 
-def sweep(records, group, axis, mode=FORWARD):
-    """{rung: [(size, ms)]}: the float32 records of a size group along `axis` ("B" or "H").
+def timing(records):
+    """The time to plot: the CPU time where the records have it, else the elapsed time."""
+    return "cpu_ms" if any(r.get("cpu_ms") is not None for r in records) else "ms"
 
-    The other sizes are held at the group's; along H, the input width I follows H.
+
+def sweep(records, group, axis, mode=FORWARD):
+    """{rung: [(size, time)]}: the float32 records of a size group along `axis` ("B" or
+    "H"), time as `timing` chooses. The other sizes are held at the group's; along H, the
+    input width I follows H.
     """
     kind = "cpu" if records and records[0]["device"].startswith("cpu") else "cuda"
     base = GROUPS[kind][group][0][0]
     held = [k for k in base if k != axis and not (axis == "H" and k == "I")]
-    out = {}
+    field, out = timing(records), {}
     for r in records:
         c = r["config"]
-        if (r["mode"] != mode or c["dtype"] != "float32" or r.get("ms") is None
+        if (r["mode"] != mode or c["dtype"] != "float32" or r.get(field) is None
                 or any(c[k] != base[k] for k in held) or (axis == "H" and c["I"] != c["H"])):
             continue
-        out.setdefault(r["impl"], []).append((c[axis], r["ms"]))
+        out.setdefault(r["impl"], []).append((c[axis], r[field]))
     return {name: sorted(points) for name, points in out.items()}
 
 
@@ -519,25 +524,29 @@ def figure(records, path):
                and r.get("ratio_to_cudnn") is not None]
     fig, axes = plt.subplots(1, 3, figsize=(13, 3.6))
     names = [n for n in RUNGS if any(r["impl"] == n for r in at_main)]
+    field = timing(records)
+    ratio_field = "cpu_ratio_to_cudnn" if field == "cpu_ms" else "ratio_to_cudnn"
+    what = "CPU time" if field == "cpu_ms" else "time"
     for j, mode in enumerate(ALL_MODES):
-        ratios = {r["impl"]: r["ratio_to_cudnn"] for r in at_main if r["mode"] == mode}
+        ratios = {r["impl"]: r[ratio_field] for r in at_main if r["mode"] == mode}
         axes[0].bar([i + 0.4 * j for i in range(len(names))],
                     [ratios.get(n, math.nan) for n in names], width=0.4,
                     label="forward" if mode == FORWARD else "forward + backward")
     axes[0].set_xticks([i + 0.2 for i in range(len(names))], names, rotation=60, ha="right")
     axes[0].set_yscale("log")
-    axes[0].set_ylabel("time / nn.LSTM's time")
+    axes[0].set_ylabel(f"{what} / nn.LSTM's")
     axes[0].set_title(_label(dict(main_sizes, dtype="float32")), fontsize=8)
     axes[0].legend(fontsize=7)
     for ax, group, axis in ((axes[1], "batch", "B"), (axes[2], "hidden", "H")):
-        for name, points in sweep(records, group, axis).items():
-            if len(points) > 1:
-                ax.plot(*zip(*points, strict=True), marker="o", ms=3, label=name)
+        curves = sweep(records, group, axis)
+        for name in [n for n in RUNGS if len(curves.get(n, ())) > 1]:
+            ax.plot(*zip(*curves[name], strict=True), marker="o", ms=3, label=name,
+                    color=f"C{list(RUNGS).index(name)}")
         ax.set_xscale("log", base=2)
         ax.set_yscale("log")
         ax.set_xlabel(axis)
-        ax.set_ylabel("forward ms")
-        ax.set_title(f"forward time against {axis}", fontsize=8)
+        ax.set_ylabel(f"forward, {what} (ms)")
+        ax.set_title(f"forward {what} against {axis}", fontsize=8)
         if ax.lines:
             ax.legend(fontsize=6, ncol=2)
     fig.suptitle(records[0]["device"], fontsize=9)
