@@ -1,6 +1,6 @@
 """The NumPy LSTM's forward + backward against torch.nn.LSTM's, on the CPU.
 
-Usage: python -m solutions.bench numpy [--output PATH] [--repeats N]
+Usage: python -m solutions.bench numpy [--output PATH] [--repeats N] [--threads N]
 
 Times `solutions.numpy_lstm.lstm_forward` + `lstm_backward` and torch.nn.LSTM's forward +
 backward (gradients for the inputs, the initial state and the weights) on the same seeded
@@ -9,7 +9,8 @@ are checked to agree first. Repetitions alternate between the two (so that a bus
 slows both alike), after a warm-up; the medians are reported, with their ratio
 NumPy / torch, the GFLOP/s each achieves and, as the practical limit, the GFLOP/s of a
 large matrix product on the same machine. Writes JSON and a Markdown table
-(default book/data/bench/numpy_cpu.json and .md).
+(default book/data/bench/numpy_cpu.json and .md). Takes under a minute even on a busy
+machine (about 10 s on a quiet 2-core one).
 """
 
 import argparse
@@ -27,6 +28,7 @@ from solutions.numpy_lstm import lstm_backward, lstm_forward
 SIZES = dict(B=32, T=50, I=64, H=128)
 DTYPES = ("float32", "float64")
 MATMUL_N = 1024  # the large product: (N, N) @ (N, N)
+BUDGET_S = 20  # at most this long timing each dtype, however busy the machine
 FLOP_COUNT = (
     "Matrix products only, 2 FLOPs per multiply-add. The forward's z = x @ Wx + h @ Wh costs "
     "2·B·T·(I+H)·4H; the backward does two products of that size, one for the gradients of "
@@ -112,23 +114,43 @@ def largest_difference(a, b):
     return max(float(np.max(np.abs(u - v) / (1 + np.abs(v)))) for u, v in pairs)
 
 
-def time_alternating(runs, repeats, warmup=3):
-    """Median seconds of each function in `runs` (name -> function of no arguments).
+def time_samples(runs, repeats, warmup=3, budget=None):
+    """Seconds of every run of each function in `runs` (name -> function of no arguments).
 
     Every repetition runs all of them, in turns that alternate direction, so that any
-    slow spell of a shared machine falls on all of them alike.
+    slow spell of a shared machine falls on all of them alike. With `budget` (seconds),
+    stops early once the timed repetitions have taken that long (after at least 5).
+    Returns {name: [seconds, ...]}.
     """
     names = list(runs)
     for _ in range(warmup):
         for name in names:
             runs[name]()
     seconds = {name: [] for name in names}
+    started = time.perf_counter()
     for r in range(repeats):
         for name in names if r % 2 == 0 else reversed(names):
             start = time.perf_counter()
             runs[name]()
             seconds[name].append(time.perf_counter() - start)
-    return {name: float(np.median(s)) for name, s in seconds.items()}
+        if budget is not None and r >= 4 and time.perf_counter() - started > budget:
+            break
+    return seconds
+
+
+def time_alternating(runs, repeats, warmup=3, budget=None):
+    """Median seconds of each function in `runs`, timed as `time_samples` does."""
+    return {name: float(np.median(s))
+            for name, s in time_samples(runs, repeats, warmup, budget).items()}
+
+
+def limit_threads(n):
+    """Run torch and NumPy's BLAS on n threads each (for the rest of the process)."""
+    import torch
+    from threadpoolctl import threadpool_limits  # installed with scikit-learn
+
+    torch.set_num_threads(n)
+    threadpool_limits(n, user_api="blas")
 
 
 def matmul_gflops(dtype, n=MATMUL_N, repeats=5):
@@ -167,8 +189,12 @@ def machine():
     return info
 
 
-def benchmark(repeats):
-    """Run everything; return the results as a JSON-ready dict."""
+def benchmark(repeats, budget=BUDGET_S):
+    """Run everything; return the results as a JSON-ready dict.
+
+    repeats: timed runs of each implementation per dtype, fewer if they take more than
+    `budget` seconds (a busy machine).
+    """
     flops = lstm_flops(**SIZES)
     load_before = os.getloadavg()[0]
     results = []
@@ -178,10 +204,12 @@ def benchmark(repeats):
         difference = largest_difference(runs["numpy"](), runs["torch"]())
         if difference > (1e-4 if dtype == "float32" else 1e-10):
             raise RuntimeError(f"NumPy and torch disagree in {dtype}: {difference:.3g}")
-        seconds = time_alternating(runs, repeats)
+        samples = time_samples(runs, repeats, budget=budget)
+        seconds = {name: float(np.median(s)) for name, s in samples.items()}
         matmul = matmul_gflops(dtype)
         results.append(dict(
-            dtype=dtype, numpy_ms=1e3 * seconds["numpy"], torch_ms=1e3 * seconds["torch"],
+            dtype=dtype, repeats=len(samples["numpy"]),
+            numpy_ms=1e3 * seconds["numpy"], torch_ms=1e3 * seconds["torch"],
             ratio=seconds["numpy"] / seconds["torch"],
             numpy_gflops=flops / seconds["numpy"] / 1e9,
             torch_gflops=flops / seconds["torch"] / 1e9,
@@ -210,7 +238,7 @@ def markdown(report):
     s, m = report["sizes"], report["machine"]
     lines = [
         f"NumPy LSTM vs torch.nn.LSTM, forward + backward, B={s['B']} T={s['T']} I={s['I']} "
-        f"H={s['H']} ({report['flops'] / 1e9:.2f} GFLOP per pass), medians of "
+        f"H={s['H']} ({report['flops'] / 1e9:.2f} GFLOP per pass), medians of up to "
         f"{report['repeats']} alternating runs, {report['date']}.",
         "",
         f"Machine: {m['cpu']}, {m['cores']} cores; NumPy {m['numpy']} ({m['numpy_blas']}, "
@@ -236,10 +264,19 @@ def main(argv=None):
                                      description=__doc__.splitlines()[0])
     parser.add_argument("--output", type=Path, default=DATA_DIR / "numpy_cpu.json",
                         help="where to write the JSON; the Markdown table goes next to it (.md)")
-    parser.add_argument("--repeats", type=int, default=30, help="timed runs of each (default 30)")
+    parser.add_argument("--repeats", type=int, default=30,
+                        help=f"timed runs of each (default 30; fewer if a dtype takes over "
+                             f"{BUDGET_S} s)")
+    parser.add_argument("--threads", type=int,
+                        help="threads for torch and for NumPy's BLAS (default: the libraries' "
+                             "own defaults); 1 gives steadier numbers on a busy machine")
     args = parser.parse_args(argv)
     if args.repeats < 1:
         parser.error(f"--repeats must be at least 1; got {args.repeats}")
+    if args.threads is not None:
+        if args.threads < 1:
+            parser.error(f"--threads must be at least 1; got {args.threads}")
+        limit_threads(args.threads)
     report = benchmark(args.repeats)
     table = markdown(report)
     args.output.parent.mkdir(parents=True, exist_ok=True)
