@@ -593,9 +593,13 @@ def zygote(control_fd, kind):
     descriptors (events, output) forks a child that becomes a runner (`main`), and
     answers {"pid": ...}. It reports each child's end as {"exit": pid, "status": ...}.
     """
+    import shutil
     import socket
+    import tempfile
 
     sock = socket.socket(fileno=control_fd)
+    # matplotlib's cache, needed while it is imported here; each runner gets its own.
+    os.environ["MPLCONFIGDIR"] = tempfile.mkdtemp(prefix="autograde-mpl-")
     for name in ZYGOTE_PRELOAD[kind]:
         try:
             if name == "tensorflow":
@@ -609,6 +613,7 @@ def zygote(control_fd, kind):
     from autograde import registry, wire  # noqa: F401
 
     registry.exercises()
+    shutil.rmtree(os.environ.pop("MPLCONFIGDIR"), ignore_errors=True)
     for stream in (sys.stdout, sys.stderr):
         stream.flush()
     sock.send(b'{"ready": true}')

@@ -25,7 +25,6 @@ TensorFlow) imported already, so that a notebook's sandbox starts in millisecond
 rather than seconds. It falls back to a fresh interpreter if no zygote can run.
 """
 
-import atexit
 import fcntl
 import json
 import os
@@ -547,9 +546,7 @@ class _Zygote:
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         env = {k: v for k, v in _environment(Path(tempfile.gettempdir())).items()
                if k not in ("HOME", "TMPDIR", "MPLCONFIGDIR")}
-        config = tempfile.mkdtemp(prefix="autograde-mpl-")  # matplotlib's, for its imports
-        atexit.register(shutil.rmtree, config, True)
-        env.update(HOME=tempfile.gettempdir(), MPLCONFIGDIR=config)
+        env.update(HOME=tempfile.gettempdir())
         self.proc = subprocess.Popen(
             [sys.executable, "-s", "-c", ZYGOTE_BOOTSTRAP, str(ROOT), str(theirs.fileno()), kind],
             pass_fds=[theirs.fileno()], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,

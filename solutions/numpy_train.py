@@ -52,6 +52,11 @@ def clip_gradients(grads, max_norm):
              exactly what torch.nn.utils.clip_grad_norm_ does (the 1e-6 avoids dividing
              by zero). Dtypes are kept.
     """
+    if not isinstance(grads, dict) or not grads:
+        raise ValueError(f"grads must be a non-empty dict name -> array; "
+                         f"got {type(grads).__name__}")
+    if not max_norm > 0:
+        raise ValueError(f"max_norm must be positive; got {max_norm!r}")
     norm = float(np.sqrt(sum(np.sum(np.square(g, dtype=np.float64)) for g in grads.values())))
     scale = min(1.0, max_norm / (norm + 1e-6))
     return {name: (g * scale).astype(g.dtype, copy=False) for name, g in grads.items()}, norm
@@ -65,6 +70,11 @@ def adam_update(param, grad, m, v, t, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8)
              of this step, 1 for the first; the hyper-parameters.
     Returns: (param, m, v) after the step, new arrays in param's dtype.
     """
+    shapes = [np.shape(a) for a in (param, grad, m, v)]
+    if len(set(shapes)) > 1:
+        raise ValueError(f"param, grad, m and v must have the same shape; got {shapes}")
+    if t < 1:
+        raise ValueError(f"t is the number of this step, counted from 1; got {t}")
     m = beta1 * m + (1 - beta1) * grad
     v = beta2 * v + (1 - beta2) * grad**2
     # m and v start at zero, so early on they are too small by a factor (1 - beta**t).

@@ -159,6 +159,12 @@ def test_numpy_functions_reject_bad_input():
         nt.softmax_cross_entropy(np.zeros((3, 4)), np.zeros(2, dtype=int))
     with pytest.raises(ValueError, match="logits must have shape"):
         nt.softmax_cross_entropy(np.zeros(4), np.zeros(4, dtype=int))
+    with pytest.raises(ValueError, match=r"the same shape; got \[\(2,\), \(3,\)"):
+        nt.adam_update(np.zeros(2), np.zeros(3), np.zeros(2), np.zeros(2), 1)
+    with pytest.raises(ValueError, match="counted from 1; got 0"):
+        nt.adam_update(np.zeros(2), np.zeros(2), np.zeros(2), np.zeros(2), 0)
+    with pytest.raises(ValueError, match="max_norm must be positive"):
+        nt.clip_gradients({"W": np.ones(2)}, 0.0)
 
 
 # ----------------------------------------------------------------------------- exercises
@@ -221,6 +227,9 @@ def test_committed_mnist1d_results_beat_every_model_in_the_paper():
     assert scratch["settings"]["impl"] == "scratch" and twin["settings"]["impl"] == "torch"
     assert scratch["test_accuracy"] >= 0.95
     assert abs(scratch["test_accuracy"] - twin["test_accuracy"]) < 0.02
+    # Same weights, same batches, float64: the first steps of the two runs agree.
+    first = [np.array(run["history"]["first_epoch_batch_loss"][:10]) for run in (scratch, twin)]
+    np.testing.assert_allclose(first[0], first[1], rtol=1e-10)
     assert _load("mnist1d_shuffled_scratch")["test_accuracy"] < scratch["test_accuracy"] - 0.1
 
 

@@ -9,8 +9,8 @@ are checked to agree first. Repetitions alternate between the two (so that a bus
 slows both alike), after a warm-up; the medians are reported, with their ratio
 NumPy / torch, the GFLOP/s each achieves and, as the practical limit, the GFLOP/s of a
 large matrix product on the same machine. Writes JSON and a Markdown table
-(default book/data/bench/numpy_cpu.json and .md). Takes under a minute even on a busy
-machine (about 10 s on a quiet 2-core one).
+(default book/data/bench/numpy_cpu.json and .md). Takes about 10 s on a quiet 2-core
+machine; on a busy one, timing stops after BUDGET_S seconds per dtype.
 """
 
 import argparse
@@ -219,7 +219,7 @@ def benchmark(repeats, budget=BUDGET_S):
     load = dict(before=load_before, after=os.getloadavg()[0])
     return dict(benchmark="numpy", sizes=SIZES, flops=flops, flop_count=FLOP_COUNT,
                 matmul_size=MATMUL_N, repeats=repeats, date=time.strftime("%Y-%m-%d"),
-                machine=machine(), load_average=load, results=_rounded(results))
+                machine=machine(), load_average=_rounded(load, 2), results=_rounded(results))
 
 
 def _rounded(value, digits=4):
@@ -242,8 +242,8 @@ def markdown(report):
         f"{report['repeats']} alternating runs, {report['date']}.",
         "",
         f"Machine: {m['cpu']}, {m['cores']} cores; NumPy {m['numpy']} ({m['numpy_blas']}, "
-        f"{m.get('numpy_threads', '?')} threads), torch {m['torch']} "
-        f"({m['torch_threads']} threads). Load average {report['load_average']['before']:.1f} "
+        f"{m.get('numpy_threads', '?')} thread(s)), torch {m['torch']} "
+        f"({m['torch_threads']} thread(s)). Load average {report['load_average']['before']:.1f} "
         f"before, {report['load_average']['after']:.1f} after (other processes on the machine).",
         "",
         "| dtype | NumPy (ms) | torch (ms) | NumPy / torch | NumPy GFLOP/s | torch GFLOP/s "
