@@ -183,9 +183,9 @@ def good_init_args():
     ("x", np.zeros((2, 4)), r"x must have shape \(B, T, I\) = \(\?, \?, \?\); got \(2, 4\)"),
     ("x", np.zeros((2, 3, 3)), r"Wh0 must have shape \(I, H\) = \(3, \?\); got \(4, 5\)"),
     ("x", np.zeros((2, 0, 4)), r"at least one step.*got \(2, 0, 4\)"),
-    ("bh0", np.zeros(4), r"bh0 must have shape \(H,\) = \(5\); got \(4,\)"),
+    ("bh0", np.zeros(4), r"bh0 must have shape \(H,\) = \(5,\); got \(4,\)"),
     ("Wc0", np.zeros((4, 6)), r"Wc0 must have shape \(I, H\) = \(4, 5\); got \(4, 6\)"),
-    ("bc0", np.zeros((1, 5)), r"bc0 must have shape \(H,\) = \(5\); got \(1, 5\)"),
+    ("bc0", np.zeros((1, 5)), r"bc0 must have shape \(H,\) = \(5,\); got \(1, 5\)"),
     ("Wh0", [[0.0] * 5] * 4, r"Wh0 must be a NumPy array of shape \(I, H\); got list"),
     ("x", np.zeros((2, 3, 4), dtype=int), r"x must be float32 or float64; got int64"),
 ])

@@ -128,7 +128,7 @@ def test_porting_keeps_dtype_and_does_not_modify_its_inputs(dtype):
 def test_bad_shapes_are_rejected():
     with pytest.raises(ValueError, match=r"kernel must have shape \(I \+ H, 4H\)"):
         port.tf1_to_numpy(np.zeros((5, 10)), np.zeros(10))
-    with pytest.raises(ValueError, match=r"bias must have shape \(4H,\) = \(12\)"):
+    with pytest.raises(ValueError, match=r"bias must have shape \(4H,\) = \(12,\)"):
         port.tf1_to_numpy(np.zeros((5, 12)), np.zeros(8))
     with pytest.raises(ValueError, match=r"Wh must have shape \(H, 4H\) = \(3, 12\)"):
         port.numpy_to_tf1(np.zeros((2, 12)), np.zeros((2, 12)), np.zeros(12))
