@@ -14,8 +14,9 @@ class Report:
     results: one Result per Case.
     """
 
-    def __init__(self, exercise, results, stub=False):
+    def __init__(self, exercise, results, stub=False, tolerances=()):
         self.exercise, self.results, self.stub = exercise, results, stub
+        self.tolerances = sorted(set(tolerances))
 
     @property
     def passed(self):
@@ -34,8 +35,9 @@ class Report:
         if self.stub:
             return f"{name}: not implemented yet (replace the `raise NotImplementedError`)."
         if self.passed:
-            return (f"{name}: passed all {len(self.results)} checks "
-                    f"(float64 within 1e-10, float32 within 1e-5).")
+            lo, hi = self.tolerances[0], self.tolerances[-1]
+            within = f"{lo:g}" if lo == hi else f"{lo:g} to {hi:g}"
+            return f"{name}: passed all {len(self.results)} checks (tolerance {within})."
         failed = [r for r in self.results if not r.passed]
         lines = [f"{name}: {len(self.results) - len(failed)} of {len(self.results)} checks passed."]
         lines += [f"  - {r.label}: {r.message}" for r in failed[:3]]
@@ -47,8 +49,8 @@ class Report:
 def run_checks(obj, exercise, rng=None):
     """Run all of `exercise`'s cases on the learner's `obj` in this process."""
     rng = np.random.default_rng() if rng is None else rng
-    results = []
-    for case in exercise.make_cases(rng):
+    results, cases = [], exercise.make_cases(rng)
+    for case in cases:
         inputs = {k: v.copy() if isinstance(v, np.ndarray) else v for k, v in case.inputs.items()}
         try:
             outputs = exercise.run(obj, inputs)
@@ -60,7 +62,7 @@ def run_checks(obj, exercise, rng=None):
             results.append(Result(case.label, False, f"raised {type(e).__name__}: {e}"))
         else:
             results.append(compare_case(case, outputs))
-    return Report(exercise, results)
+    return Report(exercise, results, tolerances=[case.atol for case in cases])
 
 
 def _lookup(obj):

@@ -11,7 +11,7 @@ from autograde.registry import exercise
 from autograde.spec import ATOL, Case, SubmissionError, random_array, random_sizes
 
 CHAPTER_MNIST1D = "31_training_mnist1d.ipynb"
-CHAPTER_NUMPY = "31_training_numpy.ipynb"
+CHAPTER_NUMPY = "33_training_numpy.ipynb"
 DTYPES = (np.float64, np.float32)
 
 
