@@ -27,7 +27,7 @@ from pathlib import Path
 import torch
 
 from solutions.bench import DATA_DIR
-from solutions.bench.numpy_bench import _rounded, machine, time_alternating
+from solutions.bench.numpy_bench import _rounded, lstm_flops, machine, time_alternating
 from solutions.torch_lstm import LSTM, NaiveLSTM, fused_lstm_cell, lstm_layer
 
 SIZES = [dict(T=50, B=32, I=128, H=128), dict(T=100, B=64, I=256, H=256)]
@@ -38,11 +38,6 @@ FLOP_COUNT = (
     "24·T·B·H·(I+H) FLOPs for every variant; they differ in how many products (and kernel "
     "launches) that work is cut into, not in the work."
 )
-
-
-def lstm_flops(T, B, I, H):
-    """FLOPs of one forward + backward of one LSTM layer, counted as FLOP_COUNT says."""
-    return 24 * T * B * H * (I + H)
 
 
 def unhoisted_layer(x, h0, c0, w_ih, w_hh, b_ih, b_hh, cell=fused_lstm_cell):
