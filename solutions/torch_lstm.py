@@ -26,15 +26,14 @@ import torch
 from torch import Tensor, nn
 from torch.nn.utils.rnn import PackedSequence
 
+from solutions.shapes import expect_shape
+
 
 def _expect(name, tensor, shape, dims):
     """Check that `tensor` is a tensor of the given shape (None: any size) or raise ValueError."""
     if not isinstance(tensor, Tensor):
         raise ValueError(f"{name} must be a tensor of shape ({dims}); got {type(tensor).__name__}")
-    want = "(" + ", ".join("?" if n is None else str(n) for n in shape) + ")"
-    if tensor.dim() != len(shape) or any(n is not None and n != m
-                                         for n, m in zip(shape, tensor.shape, strict=True)):
-        raise ValueError(f"{name} must have shape ({dims}) = {want}; got {tuple(tensor.shape)}")
+    expect_shape(name, tensor.shape, shape, dims)
 
 
 class NaiveLSTM(nn.Module):

@@ -14,6 +14,7 @@ Importing this package imports nothing heavy: a benchmark imports its frameworks
 
 import ast
 import importlib
+import json
 import pkgutil
 from pathlib import Path
 
@@ -51,3 +52,13 @@ def usage():
 def run(name, argv):
     """Run benchmark `name` (one of `available()`) with `argv`; return its exit status."""
     return importlib.import_module(f"{__name__}.{name}{SUFFIX}").main(argv)
+
+
+def write_results(results, table, output):
+    """Write `results` as JSON to `output` and the Markdown `table` beside it (.md); print it."""
+    output = Path(output)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n")
+    output.with_suffix(".md").write_text(table)
+    print(table)
+    print(f"Wrote {output} and {output.with_suffix('.md')}")

@@ -24,7 +24,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from solutions.bench import DATA_DIR
+from solutions.bench import DATA_DIR, write_results
 
 
 def _grade_cold(key, out):
@@ -114,11 +114,7 @@ def main(argv=None):
                   "submissions_per_minute": round(60 * args.copies / batch_wall, 2),
                   "seconds_per_submission": round(batch_wall / args.copies, 2)},
     }
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(json.dumps(results, indent=2) + "\n")
-    table = _markdown(results)
-    args.output.with_suffix(".md").write_text(table)
-    print(table)
+    write_results(results, _markdown(results), args.output)
     return 0
 
 

@@ -14,7 +14,6 @@ machine; on a busy one, timing stops after BUDGET_S seconds per dtype.
 """
 
 import argparse
-import json
 import os
 import platform
 import time
@@ -22,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from solutions.bench import DATA_DIR
+from solutions.bench import DATA_DIR, write_results
 from solutions.numpy_lstm import lstm_backward, lstm_forward
 
 SIZES = dict(B=32, T=50, I=64, H=128)
@@ -278,10 +277,5 @@ def main(argv=None):
             parser.error(f"--threads must be at least 1; got {args.threads}")
         limit_threads(args.threads)
     report = benchmark(args.repeats)
-    table = markdown(report)
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n")
-    args.output.with_suffix(".md").write_text(table)
-    print(table)
-    print(f"Wrote {args.output} and {args.output.with_suffix('.md')}")
+    write_results(report, markdown(report), args.output)
     return 0

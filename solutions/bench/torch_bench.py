@@ -18,7 +18,6 @@ book/data/bench/torch_cpu.json and .md).
 """
 
 import argparse
-import json
 import os
 import time
 import warnings
@@ -26,7 +25,7 @@ from pathlib import Path
 
 import torch
 
-from solutions.bench import DATA_DIR
+from solutions.bench import DATA_DIR, write_results
 from solutions.bench.numpy_bench import _rounded, lstm_flops, machine, time_alternating
 from solutions.torch_lstm import LSTM, NaiveLSTM, fused_lstm_cell, lstm_layer
 
@@ -225,10 +224,5 @@ def main(argv=None):
         parser.error(f"--threads must be at least 1; got {args.threads}")
     torch.set_num_threads(args.threads)
     report = benchmark(args.repeats)
-    table = markdown(report)
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n")
-    args.output.with_suffix(".md").write_text(table)
-    print(table)
-    print(f"Wrote {args.output} and {args.output.with_suffix('.md')}")
+    write_results(report, markdown(report), args.output)
     return 0
