@@ -74,13 +74,17 @@ def _lstm_scan(x, h0, c0, Wx, Wh, b):
     expect("h0", h0, (B, H), "B, H")
     expect("c0", c0, (B, H), "B, H")
     # The input half of z does not depend on h: one big product instead of T small ones.
-    xw = (x.transpose(1, 0, 2).reshape(T * B, I) @ Wx + b).reshape(T, B, 4 * H)
+    # Its (T, B, 4H) array is reused: step t adds h @ Wh to acts[t], then overwrites it
+    # with the gate activations (a fresh array that size costs about as much as the product).
+    acts = x.transpose(1, 0, 2).reshape(T * B, I) @ Wx
+    acts += b
+    acts = acts.reshape(T, B, 4 * H)
     hs = np.empty((T, B, H), dtype=x.dtype)
     cs = np.empty((T, B, H), dtype=x.dtype)
-    acts = np.empty((T, B, 4 * H), dtype=x.dtype)
     h, c = h0, c0
     for t in range(T):
-        i, f, g, o, c, h = _gates(xw[t] + h @ Wh, c)
+        acts[t] += h @ Wh
+        i, f, g, o, c, h = _gates(acts[t], c)
         hs[t], cs[t] = h, c
         acts[t] = np.concatenate([i, f, g, o], axis=1)
     return hs, cs, acts
@@ -107,18 +111,18 @@ def lstm_backward(dhs, x, h0, c0, Wx, Wh, b):
     T, B, H = hs.shape
     expect("dhs", dhs, (B, T, H), "B, T, H")
     dhs = dhs.transpose(1, 0, 2)
-    c_prev = np.concatenate([c0[None], cs[:-1]])  # the c each step saw
     tanh_cs = np.tanh(cs)  # for all steps at once
     dz = np.empty_like(acts)  # dL/dz for the four gates at every step
     dh = np.zeros_like(h0)  # gradients flowing back from step t+1
     dc = np.zeros_like(c0)
     for t in reversed(range(T)):
         i, f, g, o = _blocks(acts[t])
+        c_prev = cs[t - 1] if t else c0  # the c step t saw
         dz_i, dz_f, dz_g, dz_o = _blocks(dz[t])  # views: assigning to them fills dz[t]
         dh = dh + dhs[t]
         dc = dc + dh * o * (1 - tanh_cs[t] ** 2)
         dz_i[:] = dc * g * i * (1 - i)
-        dz_f[:] = dc * c_prev[t] * f * (1 - f)
+        dz_f[:] = dc * c_prev * f * (1 - f)
         dz_g[:] = dc * i * (1 - g**2)
         dz_o[:] = dh * tanh_cs[t] * o * (1 - o)
         dh = dz[t] @ Wh.T

@@ -4,16 +4,24 @@ Usage: python -m solutions.bench numpy [--output PATH] [--repeats N] [--threads 
 
 Times `solutions.numpy_lstm.lstm_forward` + `lstm_backward` and torch.nn.LSTM's forward +
 backward (gradients for the inputs, the initial state and the weights) on the same seeded
-data with the same weights, at B=32, T=50, I=64, H=128 in float32 and float64. The two
-are checked to agree first. Repetitions alternate between the two (so that a busy machine
-slows both alike), after a warm-up; the medians are reported, with their ratio
-NumPy / torch, the GFLOP/s each achieves and, as the practical limit, the GFLOP/s of a
-large matrix product on the same machine. Writes JSON and a Markdown table
-(default book/data/bench/numpy_cpu.json and .md). Takes about 10 s on a quiet 2-core
-machine; on a busy one, timing stops after BUDGET_S seconds per dtype.
+data with the same weights, at B=32, T=50, I=64, H=128 in float32 and float64; torch
+twice, as it runs by default (in float32 that is oneDNN's fused LSTM kernel) and with
+oneDNN off (ATen operations, step by step, the algorithm ours uses). All are checked to
+agree first. They take turns, in alternating order (so that a busy machine slows all
+alike), and each turn runs untimed for SETTLE_S seconds before it times PER_TURN runs
+(see `time_samples`: without that, the other library's spinning threads doubled the
+times measured on 2 cores). The medians are reported, with the ratios NumPy / torch, the
+GFLOP/s each achieves and, as the practical limit, the GFLOP/s of a large matrix product
+on the same machine. Writes JSON and a Markdown table (default
+book/data/bench/numpy_cpu.json and .md). Takes about 40 s; on a busy machine, timing
+stops after BUDGET_S seconds per dtype.
+
+Which kernels OpenBLAS (NumPy's BLAS) runs matters: the table names them. The
+environment variable OPENBLAS_CORETYPE, which some machines set, forces older ones.
 """
 
 import argparse
+import contextlib
 import os
 import platform
 import time
@@ -27,7 +35,9 @@ from solutions.numpy_lstm import lstm_backward, lstm_forward
 SIZES = dict(B=32, T=50, I=64, H=128)
 DTYPES = ("float32", "float64")
 MATMUL_N = 1024  # the large product: (N, N) @ (N, N)
-BUDGET_S = 20  # at most this long timing each dtype, however busy the machine
+BUDGET_S = 30  # at most this long timing each dtype, however busy the machine
+SETTLE_S = 0.2  # untimed running before each turn's timed runs (see time_samples)
+PER_TURN = 3  # timed runs per turn
 FLOP_COUNT = (
     "Matrix products only, 2 FLOPs per multiply-add. The forward's z = x @ Wx + h @ Wh costs "
     "2·B·T·(I+H)·4H; the backward does two products of that size, one for the gradients of "
@@ -65,8 +75,12 @@ def numpy_pass(p):
     return run
 
 
-def torch_pass(p):
-    """The same for torch.nn.LSTM with the weights ported (see CONTRACT.md)."""
+def torch_pass(p, onednn=True):
+    """The same for torch.nn.LSTM with the weights ported (see CONTRACT.md).
+
+    onednn=False turns oneDNN off, so that torch runs the LSTM as ATen operations, step
+    by step: the same algorithm as ours, with C++ instead of Python between the operations.
+    """
     import torch
 
     I, H4 = p["Wx"].shape
@@ -83,14 +97,30 @@ def torch_pass(p):
     def run():
         for leaf in leaves:
             leaf.grad = None
-        hs, _ = lstm(x, (h0[None], c0[None]))
-        hs.backward(dhs)
+        with _onednn(onednn):
+            hs, _ = lstm(x, (h0[None], c0[None]))
+            hs.backward(dhs)
         grads = dict(x=x.grad, h0=h0.grad, c0=c0.grad, Wx=lstm.weight_ih_l0.grad.T,
                      Wh=lstm.weight_hh_l0.grad.T, b=lstm.bias_ih_l0.grad)
         return hs.detach().numpy(), {k: v.numpy() for k, v in grads.items()}
 
-    run.kernel = torch_kernel(lstm(x, (h0[None], c0[None]))[0])
+    with _onednn(onednn):
+        run.kernel = torch_kernel(lstm(x, (h0[None], c0[None]))[0])
     return run
+
+
+@contextlib.contextmanager
+def _onednn(enabled):
+    """Let torch use oneDNN, or not, inside the block (torch.backends.mkldnn.flags does the
+    same, but warns about Intel GPUs each time)."""
+    import torch
+
+    before = torch.backends.mkldnn.enabled
+    torch.backends.mkldnn.enabled = enabled
+    try:
+        yield
+    finally:
+        torch.backends.mkldnn.enabled = before
 
 
 def torch_kernel(hs):
@@ -113,13 +143,17 @@ def largest_difference(a, b):
     return max(float(np.max(np.abs(u - v) / (1 + np.abs(v)))) for u, v in pairs)
 
 
-def time_samples(runs, repeats, warmup=3, budget=None):
+def time_samples(runs, repeats, warmup=3, budget=None, settle=0.0, per_turn=1):
     """Seconds of every run of each function in `runs` (name -> function of no arguments).
 
-    Every repetition runs all of them, in turns that alternate direction, so that any
-    slow spell of a shared machine falls on all of them alike. With `budget` (seconds),
-    stops early once the timed repetitions have taken that long (after at least 5).
-    Returns {name: [seconds, ...]}.
+    Every repetition gives each function a turn, in an order that alternates direction,
+    so that any slow spell of a shared machine falls on all of them alike. A turn first
+    runs the function untimed for `settle` seconds, then times `per_turn` runs. Settling
+    matters when the functions use different thread pools (NumPy's OpenBLAS, torch's
+    OpenMP): after a call, a pool's idle threads keep spinning for a while (OpenBLAS's
+    for about 0.1 s), and on a small machine they take the cores from the next
+    function's threads. With `budget` (seconds), stops early once the repetitions have
+    taken that long (after at least 5). Returns {name: [seconds, ...]}.
     """
     names = list(runs)
     for _ in range(warmup):
@@ -129,18 +163,22 @@ def time_samples(runs, repeats, warmup=3, budget=None):
     started = time.perf_counter()
     for r in range(repeats):
         for name in names if r % 2 == 0 else reversed(names):
-            start = time.perf_counter()
-            runs[name]()
-            seconds[name].append(time.perf_counter() - start)
+            settled = time.perf_counter() + settle
+            while time.perf_counter() < settled:
+                runs[name]()
+            for _ in range(per_turn):
+                start = time.perf_counter()
+                runs[name]()
+                seconds[name].append(time.perf_counter() - start)
         if budget is not None and r >= 4 and time.perf_counter() - started > budget:
             break
     return seconds
 
 
-def time_alternating(runs, repeats, warmup=3, budget=None):
+def time_alternating(runs, repeats, warmup=3, budget=None, settle=0.0):
     """Median seconds of each function in `runs`, timed as `time_samples` does."""
     return {name: float(np.median(s))
-            for name, s in time_samples(runs, repeats, warmup, budget).items()}
+            for name, s in time_samples(runs, repeats, warmup, budget, settle).items()}
 
 
 def limit_threads(n):
@@ -159,7 +197,7 @@ def matmul_gflops(dtype, n=MATMUL_N, repeats=5):
     a = np.random.default_rng(1).standard_normal((2, n, n)).astype(dtype)
     ta = torch.from_numpy(a)
     seconds = time_alternating({"numpy": lambda: a[0] @ a[1], "torch": lambda: ta[0] @ ta[1]},
-                               repeats, warmup=1)
+                               repeats, warmup=1, settle=SETTLE_S)
     return {k: 2 * n**3 / s / 1e9 for k, s in seconds.items()}
 
 
@@ -191,25 +229,30 @@ def machine():
 def benchmark(repeats, budget=BUDGET_S):
     """Run everything; return the results as a JSON-ready dict.
 
-    repeats: timed runs of each implementation per dtype, fewer if they take more than
-    `budget` seconds (a busy machine).
+    repeats: timed runs of each implementation per dtype (in turns of PER_TURN), fewer
+    if they take more than `budget` seconds (a busy machine).
     """
     flops = lstm_flops(**SIZES)
     load_before = os.getloadavg()[0]
     results = []
     for dtype in DTYPES:
         p = make_problem(dtype, **SIZES)
-        runs = {"numpy": numpy_pass(p), "torch": torch_pass(p)}
-        difference = largest_difference(runs["numpy"](), runs["torch"]())
+        runs = {"numpy": numpy_pass(p), "torch": torch_pass(p),
+                "torch_aten": torch_pass(p, onednn=False)}
+        want = runs["numpy"]()
+        difference = max(largest_difference(want, runs[name]()) for name in runs)
         if difference > (1e-4 if dtype == "float32" else 1e-10):
             raise RuntimeError(f"NumPy and torch disagree in {dtype}: {difference:.3g}")
-        samples = time_samples(runs, repeats, budget=budget)
+        samples = time_samples(runs, -(-repeats // PER_TURN), budget=budget, settle=SETTLE_S,
+                               per_turn=PER_TURN)
         seconds = {name: float(np.median(s)) for name, s in samples.items()}
         matmul = matmul_gflops(dtype)
         results.append(dict(
             dtype=dtype, repeats=len(samples["numpy"]),
             numpy_ms=1e3 * seconds["numpy"], torch_ms=1e3 * seconds["torch"],
             ratio=seconds["numpy"] / seconds["torch"],
+            torch_aten_ms=1e3 * seconds["torch_aten"],
+            ratio_aten=seconds["numpy"] / seconds["torch_aten"],
             numpy_gflops=flops / seconds["numpy"] / 1e9,
             torch_gflops=flops / seconds["torch"] / 1e9,
             matmul_numpy_gflops=matmul["numpy"], matmul_torch_gflops=matmul["torch"],
@@ -235,25 +278,30 @@ def _rounded(value, digits=4):
 def markdown(report):
     """The results as a Markdown table with a short header."""
     s, m = report["sizes"], report["machine"]
+    forced = (f" (forced by OPENBLAS_CORETYPE={m['OPENBLAS_CORETYPE']})"
+              if m.get("OPENBLAS_CORETYPE") else "")
     lines = [
         f"NumPy LSTM vs torch.nn.LSTM, forward + backward, B={s['B']} T={s['T']} I={s['I']} "
         f"H={s['H']} ({report['flops'] / 1e9:.2f} GFLOP per pass), medians of up to "
-        f"{report['repeats']} alternating runs, {report['date']}.",
+        f"{report['repeats']} runs taken in alternating turns, {report['date']}.",
         "",
         f"Machine: {m['cpu']}, {m['cores']} cores; NumPy {m['numpy']} ({m['numpy_blas']}, "
-        f"{m.get('numpy_threads', '?')} thread(s)), torch {m['torch']} "
-        f"({m['torch_threads']} thread(s)). Load average {report['load_average']['before']:.1f} "
-        f"before, {report['load_average']['after']:.1f} after (other processes on the machine).",
+        f"{m.get('openblas_kernels', '?')} kernels{forced}, {m.get('numpy_threads', '?')} "
+        f"thread(s)), torch {m['torch']} ({m['torch_threads']} thread(s)). Load average "
+        f"{report['load_average']['before']:.1f} before, {report['load_average']['after']:.1f} "
+        "after (other processes on the machine).",
         "",
-        "| dtype | NumPy (ms) | torch (ms) | NumPy / torch | NumPy GFLOP/s | torch GFLOP/s "
-        f"| {report['matmul_size']}² matmul GFLOP/s (NumPy, torch) | torch.nn.LSTM ran |",
-        "|---|---:|---:|---:|---:|---:|---:|---|",
+        "| dtype | NumPy (ms) | torch (ms) | NumPy / torch | torch.nn.LSTM ran "
+        "| torch, oneDNN off (ms) | NumPy / that | NumPy GFLOP/s | torch GFLOP/s "
+        f"| {report['matmul_size']}² matmul GFLOP/s (NumPy, torch) |",
+        "|---|---:|---:|---:|---|---:|---:|---:|---:|---:|",
     ]
     for r in report["results"]:
         lines.append(f"| {r['dtype']} | {r['numpy_ms']:.1f} | {r['torch_ms']:.1f} "
-                     f"| {r['ratio']:.2f} | {r['numpy_gflops']:.0f} | {r['torch_gflops']:.0f} "
-                     f"| {r['matmul_numpy_gflops']:.0f}, {r['matmul_torch_gflops']:.0f} "
-                     f"| {r['torch_kernel']} |")
+                     f"| {r['ratio']:.2f} | {r['torch_kernel']} | {r['torch_aten_ms']:.1f} "
+                     f"| {r['ratio_aten']:.2f} | {r['numpy_gflops']:.0f} "
+                     f"| {r['torch_gflops']:.0f} "
+                     f"| {r['matmul_numpy_gflops']:.0f}, {r['matmul_torch_gflops']:.0f} |")
     lines += ["", f"FLOPs: {report['flop_count']}"]
     return "\n".join(lines) + "\n"
 
