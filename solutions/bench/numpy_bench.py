@@ -13,7 +13,7 @@ alike), and each turn runs untimed for SETTLE_S seconds before it times PER_TURN
 times measured on 2 cores). The medians are reported, with the ratios NumPy / torch, the
 GFLOP/s each achieves and, as the practical limit, the GFLOP/s of a large matrix product
 on the same machine. Writes JSON and a Markdown table (default
-book/data/bench/numpy_cpu.json and .md). Takes about 40 s; on a busy machine, timing
+book/data/bench/numpy_cpu.json and .md). Takes about 25 s; on a busy machine, timing
 stops after BUDGET_S seconds per dtype.
 
 Which kernels OpenBLAS (NumPy's BLAS) runs matters: the table names them. The
