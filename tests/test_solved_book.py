@@ -10,6 +10,7 @@ import pytest
 from nbclient import NotebookClient
 
 from autograde.course import is_exercise_cell, solve, top_level_names
+from autograde.notebook import runnable
 from autograde.registry import exercises
 
 pytestmark = pytest.mark.early  # runs whole notebooks: start it first (tests/conftest.py)
@@ -41,7 +42,7 @@ def test_solve_copies_the_book_and_refuses_a_non_empty_folder(answer_key, tmp_pa
 
 
 def check_calls(source):
-    return [n for n in ast.walk(ast.parse(source))
+    return [n for n in ast.walk(ast.parse(runnable(source)))  # magics blanked out
             if isinstance(n, ast.Call) and getattr(n.func, "id", "") == "check"]
 
 
