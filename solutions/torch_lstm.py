@@ -256,12 +256,12 @@ class LSTM(nn.Module):
     def __init__(self, input_size, hidden_size, num_layers=1, bias=True, batch_first=False,
                  dropout=0.0, bidirectional=False, proj_size=0, device=None, dtype=None):
         super().__init__()
+        self.input_size, self.hidden_size, self.num_layers = input_size, hidden_size, num_layers
+        self.bias, self.batch_first, self.bidirectional = bias, batch_first, bidirectional
+        self.dropout = float(dropout)  # first, as in nn.LSTM: dropout=None is a TypeError
+        self.proj_size = proj_size
         _check_lstm_arguments(input_size, hidden_size, num_layers, bias, batch_first, dropout,
                               proj_size)
-        self.input_size, self.hidden_size, self.num_layers = input_size, hidden_size, num_layers
-        self.bias, self.batch_first = bias, batch_first
-        self.dropout, self.bidirectional = float(dropout), bidirectional
-        self.proj_size = proj_size
         H4, R = 4 * hidden_size, self._h_size()
 
         def parameter(*shape):
