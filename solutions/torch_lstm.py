@@ -6,6 +6,10 @@ four row blocks of W_ih (4H, I) and W_hh (4H, H) are the gates in the order i, f
     gates = x @ W_ih.T + b_ih + h @ W_hh.T + b_hh          (B, 4H)
     i, f, o = sigmoid(.)    g = tanh(.)    c_next = f * c + i * g    h_next = o * tanh(c_next)
 
+With projections (nn.LSTM's proj_size = P > 0; Sak et al. 2014), h_next is multiplied
+by W_hr (P, H) once more, h_next = (o * tanh(c_next)) @ W_hr.T, so h is (B, P), c stays
+(B, H) and W_hh is (4H, P).
+
 `NaiveLSTM` reads batch-major sequences (B, T, I), like the classic hand-written
 version; the layer functions read time-major ones (T, B, I), as nn.LSTM does by default,
 so that step t is the contiguous slice x[t].
@@ -20,6 +24,7 @@ so that step t is the contiguous slice x[t].
 """
 
 import math
+import numbers
 import warnings
 
 import torch
@@ -29,11 +34,20 @@ from torch.nn.utils.rnn import PackedSequence
 from solutions.shapes import expect_shape
 
 
+class ShapeError(ValueError, RuntimeError):
+    """A tensor of the wrong shape: a ValueError, as for every bad input to the solutions,
+    and a RuntimeError, which is what torch.nn.LSTM raises for an input or a state of the
+    wrong size, so that code written to catch either catches ours."""
+
+
 def _expect(name, tensor, shape, dims):
-    """Check that `tensor` is a tensor of the given shape (None: any size) or raise ValueError."""
+    """Check that `tensor` is a tensor of the given shape (None: any size) or raise ShapeError."""
     if not isinstance(tensor, Tensor):
-        raise ValueError(f"{name} must be a tensor of shape ({dims}); got {type(tensor).__name__}")
-    expect_shape(name, tensor.shape, shape, dims)
+        raise ShapeError(f"{name} must be a tensor of shape ({dims}); got {type(tensor).__name__}")
+    try:
+        expect_shape(name, tensor.shape, shape, dims)
+    except ValueError as error:
+        raise ShapeError(str(error)) from None
 
 
 class NaiveLSTM(nn.Module):
@@ -102,12 +116,13 @@ def fused_lstm_cell(x_proj_t: Tensor, h: Tensor, c: Tensor, w_hh: Tensor,
 
 
 def lstm_layer(x: Tensor, h0: Tensor, c0: Tensor, w_ih: Tensor, w_hh: Tensor,
-               b_ih: Tensor | None = None,
-               b_hh: Tensor | None = None) -> tuple[Tensor, tuple[Tensor, Tensor]]:
+               b_ih: Tensor | None = None, b_hh: Tensor | None = None,
+               w_hr: Tensor | None = None) -> tuple[Tensor, tuple[Tensor, Tensor]]:
     """One LSTM layer over a whole sequence, the input projection hoisted out of the loop.
 
     Inputs:  x (T, B, I) time-major; h0, c0 (B, H); w_ih (4H, I); w_hh (4H, H);
-             b_ih, b_hh (4H,) or None.
+             b_ih, b_hh (4H,) or None; w_hr (P, H) or None: the projection of
+             nn.LSTM(proj_size=P), which makes h0, h_T and out's rows (B, P), w_hh (4H, P).
     Returns: (out, (h_T, c_T)): out (T, B, H), the hidden state after every step.
     """
     # x_t @ w_ih.T does not depend on h: one (T*B, I) @ (I, 4H) product replaces T small ones.
@@ -118,15 +133,19 @@ def lstm_layer(x: Tensor, h0: Tensor, c0: Tensor, w_ih: Tensor, w_hh: Tensor,
     out: list[Tensor] = []
     for x_proj_t in x_proj.unbind(0):
         h, c = fused_lstm_cell(x_proj_t, h, c, w_hh, b_hh)
+        if w_hr is not None:  # the projected h is what the next step and layer read
+            h = h @ w_hr.t()
         out.append(h)
     return torch.stack(out), (h, c)
 
 
-def masked_lstm_layer(x, lengths, h0, c0, w_ih, w_hh, b_ih=None, b_hh=None, reverse=False):
+def masked_lstm_layer(x, lengths, h0, c0, w_ih, w_hh, b_ih=None, b_hh=None, reverse=False,
+                      w_hr=None):
     """`lstm_layer` for a padded batch of sequences of different lengths.
 
     Inputs:  x (T, B, I) time-major, padded: sequence b is x[:lengths[b], b];
-             lengths (B,) integers in 1..T (a tensor or a list); the rest as `lstm_layer`.
+             lengths (B,) integers in 1..T (a tensor or a list); the rest as `lstm_layer`
+             (w_hr: the optional projection).
              reverse: run each sequence from its own last step back to its first (the
              backward direction of a bidirectional LSTM).
     Returns: (out, (h_n, c_n)): out (T, B, H) with zeros past each sequence's end;
@@ -145,6 +164,8 @@ def masked_lstm_layer(x, lengths, h0, c0, w_ih, w_hh, b_ih=None, b_hh=None, reve
     out = [None] * T
     for t in (reversed(range(T)) if reverse else range(T)):
         h_next, c_next = fused_lstm_cell(x_proj[t], h, c, w_hh, b_hh)
+        if w_hr is not None:
+            h_next = h_next @ w_hr.t()
         h = torch.where(valid[t], h_next, h)
         c = torch.where(valid[t], c_next, c)
         out[t] = h * valid[t]
@@ -205,58 +226,67 @@ def inverted_dropout(x, p):
 
 
 class LSTM(nn.Module):
-    """A from-scratch drop-in replacement for torch.nn.LSTM (without proj_size).
+    """A from-scratch drop-in replacement for torch.nn.LSTM.
 
     LSTM(input_size, hidden_size, num_layers=1, bias=True, batch_first=False, dropout=0.0,
-    bidirectional=False, device=None, dtype=None) has nn.LSTM's parameters, names and
-    shapes: for layer k, weight_ih_l{k} (4H, I_k), weight_hh_l{k} (4H, H), bias_ih_l{k},
-    bias_hh_l{k} (4H,) and the same with the suffix _reverse for the backward direction,
-    where I_0 = input_size and I_k = H * num_directions above. So state dicts load both ways.
+    bidirectional=False, proj_size=0, device=None, dtype=None) takes nn.LSTM's arguments
+    and rejects the values it rejects, with the same exception types. Write H for
+    hidden_size, P for proj_size, R = P if P > 0 else H (the size of h), L for num_layers
+    and D = 2 if bidirectional else 1. The parameters have nn.LSTM's names, shapes and
+    order, so state dicts load both ways: for layer k and each direction (suffix "" or
+    "_reverse"), weight_ih_l{k} (4H, I_k), weight_hh_l{k} (4H, R), bias_ih_l{k} and
+    bias_hh_l{k} (4H,) unless bias=False, weight_hr_l{k} (P, H) if P > 0, where
+    I_0 = input_size and I_k = D * R above.
 
     forward(input, hx=None, lengths=None) -> (output, (h_n, c_n)):
       input  (T, B, I), or (B, T, I) when batch_first, or (T, I) for one sequence, or a
              PackedSequence; `lengths` (B,) marks a padded tensor's sequence lengths.
-      hx     (h0, c0), each (num_layers * num_directions, B, H); zeros when None.
-      output (T, B, num_directions * H) (batch-first if batch_first): the top layer's
-             hidden states, both directions concatenated; zeros past each sequence's end;
-             a PackedSequence for a PackedSequence input.
-      h_n, c_n (num_layers * num_directions, B, H): the final states, layer by layer,
-             forward then backward; with lengths, each sequence's own last step.
+      hx     (h0, c0): h0 (L * D, B, R), c0 (L * D, B, H), or (L * D, R) and (L * D, H)
+             for one sequence; zeros when None.
+      output (T, B, D * R), or (B, T, D * R) when batch_first, or (T, D * R) for one
+             sequence: the top layer's h at every step, both directions concatenated;
+             zeros past each sequence's end; a PackedSequence for a PackedSequence input.
+      h_n (L * D, B, R), c_n (L * D, B, H) (no B axis for one sequence): the final
+             states, layer by layer, forward then backward; with lengths, the state after
+             each sequence's own last step.
     Dropout acts on the outputs of every layer except the last, in training mode only.
+    A wrong shape raises ShapeError, a RuntimeError as nn.LSTM's errors and a ValueError.
     """
 
     def __init__(self, input_size, hidden_size, num_layers=1, bias=True, batch_first=False,
-                 dropout=0.0, bidirectional=False, device=None, dtype=None):
+                 dropout=0.0, bidirectional=False, proj_size=0, device=None, dtype=None):
         super().__init__()
-        if not (isinstance(num_layers, int) and num_layers >= 1):
-            raise ValueError(f"num_layers must be an integer >= 1; got {num_layers!r}")
-        if not 0 <= dropout <= 1:
-            raise ValueError(f"dropout must be a probability in [0, 1]; got {dropout!r}")
-        if dropout > 0 and num_layers == 1:
-            warnings.warn(f"dropout acts between layers only, so dropout={dropout} does "
-                          f"nothing with num_layers=1", stacklevel=2)
         self.input_size, self.hidden_size, self.num_layers = input_size, hidden_size, num_layers
-        self.bias, self.batch_first = bias, batch_first
-        self.dropout, self.bidirectional = float(dropout), bidirectional
-        directions = 2 if bidirectional else 1
-        H4 = 4 * hidden_size
+        self.bias, self.batch_first, self.bidirectional = bias, batch_first, bidirectional
+        self.dropout = float(dropout)  # first, as in nn.LSTM: dropout=None is a TypeError
+        self.proj_size = proj_size
+        _check_lstm_arguments(input_size, hidden_size, num_layers, bias, batch_first, dropout,
+                              proj_size)
+        H4, R = 4 * hidden_size, self._h_size()
+
+        def parameter(*shape):
+            return nn.Parameter(torch.empty(shape, device=device, dtype=dtype))
+
         for k in range(num_layers):  # registered in nn.LSTM's order, so state dicts match
-            width = input_size if k == 0 else hidden_size * directions
+            width = input_size if k == 0 else R * len(self._suffixes())
             for suffix in self._suffixes():
                 name = f"l{k}{suffix}"
-                self.register_parameter(f"weight_ih_{name}", nn.Parameter(
-                    torch.empty(H4, width, device=device, dtype=dtype)))
-                self.register_parameter(f"weight_hh_{name}", nn.Parameter(
-                    torch.empty(H4, hidden_size, device=device, dtype=dtype)))
+                self.register_parameter(f"weight_ih_{name}", parameter(H4, width))
+                self.register_parameter(f"weight_hh_{name}", parameter(H4, R))
                 if bias:
-                    self.register_parameter(f"bias_ih_{name}", nn.Parameter(
-                        torch.empty(H4, device=device, dtype=dtype)))
-                    self.register_parameter(f"bias_hh_{name}", nn.Parameter(
-                        torch.empty(H4, device=device, dtype=dtype)))
+                    self.register_parameter(f"bias_ih_{name}", parameter(H4))
+                    self.register_parameter(f"bias_hh_{name}", parameter(H4))
+                if proj_size > 0:
+                    self.register_parameter(f"weight_hr_{name}",
+                                            parameter(proj_size, hidden_size))
         self.reset_parameters()
 
     def _suffixes(self):
         return ("", "_reverse") if self.bidirectional else ("",)
+
+    def _h_size(self):
+        """R, the size of h: proj_size with a projection, else hidden_size."""
+        return self.proj_size if self.proj_size > 0 else self.hidden_size
 
     def reset_parameters(self):
         """nn.LSTM's initialisation: every parameter uniform in [-1/sqrt(H), 1/sqrt(H)]."""
@@ -264,23 +294,26 @@ class LSTM(nn.Module):
         for p in self.parameters():
             nn.init.uniform_(p, -bound, bound)
 
+    def flatten_parameters(self):
+        """nn.LSTM copies its weights into one buffer for cuDNN here; ours have nothing to do."""
+
     def extra_repr(self):
         s = f"{self.input_size}, {self.hidden_size}"
-        defaults = dict(num_layers=1, bias=True, batch_first=False, dropout=0.0,
+        defaults = dict(proj_size=0, num_layers=1, bias=True, batch_first=False, dropout=0.0,
                         bidirectional=False)
         return s + "".join(f", {k}={getattr(self, k)}" for k, v in defaults.items()
                            if getattr(self, k) != v)
 
     def _weights(self, k, suffix):
-        """(w_ih, w_hh, b_ih, b_hh) of layer k in one direction; biases None without bias."""
+        """(w_ih, w_hh, b_ih, b_hh, w_hr) of layer k in one direction; None where absent."""
         name = f"l{k}{suffix}"
         return (getattr(self, f"weight_ih_{name}"), getattr(self, f"weight_hh_{name}"),
-                getattr(self, f"bias_ih_{name}", None), getattr(self, f"bias_hh_{name}", None))
+                getattr(self, f"bias_ih_{name}", None), getattr(self, f"bias_hh_{name}", None),
+                getattr(self, f"weight_hr_{name}", None))
 
     def forward(self, input, hx=None, lengths=None):
         x, lengths, batched = self._time_major(input, lengths)
-        T, B, _ = x.shape
-        h0, c0 = self._initial_state(hx, B, x, batched)
+        h0, c0 = self._initial_state(hx, x, batched)
         h_n, c_n = [], []
         for k in range(self.num_layers):
             outs = []
@@ -302,44 +335,96 @@ class LSTM(nn.Module):
         return (x.transpose(0, 1) if self.batch_first else x), state
 
     def _time_major(self, input, lengths):
-        """(x (T, B, I), lengths or None, whether the input had a batch axis)."""
+        """(x (T, B, I), lengths or None, whether the input had a batch axis).
+
+        Raises where nn.LSTM raises: ShapeError for a wrong shape, ValueError for a dtype
+        other than the parameters'.
+        """
         if isinstance(input, PackedSequence):
             if lengths is not None:
                 raise ValueError("give lengths or a PackedSequence, not both")
-            x, lengths = unpack_sequence(input)
             _expect("the PackedSequence's data", input.data, (None, self.input_size), "N, I")
+            self._check_dtype(input.data)
+            x, lengths = unpack_sequence(input)
             return x, lengths, True
-        layout = "B, T, I" if self.batch_first else "T, B, I"
-        if not isinstance(input, Tensor) or input.dim() not in (2, 3):
-            _expect("input", input, (None, None, self.input_size), layout)
-        if input.dim() == 2:
+        batched = isinstance(input, Tensor) and input.dim() == 3
+        if batched:
+            _expect("input", input, (None, None, self.input_size),
+                    "B, T, I" if self.batch_first else "T, B, I")
+            x = input.transpose(0, 1) if self.batch_first else input
+        else:  # one sequence (T, I): a batch of one
             _expect("input", input, (None, self.input_size), "T, I")
             x = input[:, None]
-        else:
-            _expect("input", input, (None, None, self.input_size), layout)
-            x = input.transpose(0, 1) if self.batch_first else input
+        self._check_dtype(x)
+        if x.shape[0] == 0:
+            raise ShapeError(f"input must have at least one step; got shape {tuple(input.shape)}")
         if lengths is not None:
             lengths = _check_lengths(lengths, x.shape[1], x.shape[0])
-        return x, lengths, input.dim() == 3
+        return x, lengths, batched
 
-    def _initial_state(self, hx, B, x, batched):
-        """(h0, c0), each (num_layers * num_directions, B, H)."""
-        shape = (self.num_layers * len(self._suffixes()), B, self.hidden_size)
+    def _check_dtype(self, x):
+        want = self.weight_ih_l0.dtype
+        if x.dtype != want:
+            raise ValueError(f"input must have the parameters' dtype {want}; got {x.dtype} "
+                             f"(convert the input with .to({want}) or the model with "
+                             f".to({x.dtype}))")
+
+    def _initial_state(self, hx, x, batched):
+        """(h0, c0) for the time-major x: h0 (L * D, B, R), c0 (L * D, B, H)."""
+        LD, B, H, R = self.num_layers * len(self._suffixes()), x.shape[1], self.hidden_size, \
+            self._h_size()
         if hx is None:
-            zeros = x.new_zeros(shape)
-            return zeros, zeros
+            return x.new_zeros(LD, B, R), x.new_zeros(LD, B, H)
         if not (isinstance(hx, (tuple, list)) and len(hx) == 2):
-            raise ValueError("hx must be a tuple (h0, c0)")
-        dims = "num_layers * num_directions, B, H" if batched else "num_layers * num_directions, H"
-        for name, s in zip(("h0", "c0"), hx, strict=True):
-            _expect(f"hx's {name}", s, shape if batched else (shape[0], shape[2]), dims)
-        return hx if batched else (hx[0][:, None], hx[1][:, None])
+            raise ShapeError(f"hx must be a pair (h0, c0); got {type(hx).__name__}")
+        R_name = "proj_size" if self.proj_size > 0 else "H"
+        for name, state, size, size_name in (("h0", hx[0], R, R_name), ("c0", hx[1], H, "H")):
+            if batched:
+                _expect(f"hx's {name}", state, (LD, B, size),
+                        f"num_layers * num_directions, B, {size_name}")
+            else:
+                _expect(f"hx's {name}", state, (LD, size),
+                        f"num_layers * num_directions, {size_name}")
+        return tuple(hx) if batched else (hx[0][:, None], hx[1][:, None])
+
+
+def _check_lstm_arguments(input_size, hidden_size, num_layers, bias, batch_first, dropout,
+                          proj_size):
+    """Raise what torch.nn.LSTM raises for these constructor arguments, in its order (its
+    RNNBase.__init__), and warn as it does when dropout can have no effect."""
+    if isinstance(dropout, bool) or not isinstance(dropout, numbers.Number) \
+            or not 0 <= dropout <= 1:
+        raise ValueError(f"dropout must be a number in [0, 1], the probability of zeroing "
+                         f"an element; got {dropout!r}")
+    if dropout > 0 and num_layers == 1:
+        warnings.warn(f"dropout acts between layers only, so dropout={dropout} does "
+                      f"nothing with num_layers=1", stacklevel=3)
+    for name, value in (("bias", bias), ("batch_first", batch_first)):
+        if not isinstance(value, bool):
+            raise TypeError(f"{name} must be a bool; got {type(value).__name__}")
+    for name, value in (("input_size", input_size), ("hidden_size", hidden_size),
+                        ("num_layers", num_layers)):
+        if not isinstance(value, int):
+            raise TypeError(f"{name} must be an int; got {type(value).__name__}")
+        if value <= 0:
+            raise ValueError(f"{name} must be greater than zero; got {value}")
+    if not isinstance(proj_size, int):
+        raise TypeError(f"proj_size must be an int; got {type(proj_size).__name__}")
+    if proj_size < 0:
+        raise ValueError(f"proj_size must be 0 (no projection) or positive; got {proj_size}")
+    if proj_size >= hidden_size:
+        raise ValueError(f"proj_size must be smaller than hidden_size = {hidden_size}; "
+                         f"got {proj_size}")
 
 
 def _run_direction(x, h0, c0, weights, lengths, reverse):
-    """One direction of one layer: out (T, B, H), (h_n, c_n)."""
+    """One direction of one layer: out (T, B, R), (h_n, c_n).
+
+    weights: (w_ih, w_hh, b_ih, b_hh, w_hr), the biases and w_hr None where absent.
+    """
     if lengths is not None:
-        return masked_lstm_layer(x, lengths, h0, c0, *weights, reverse=reverse)
+        w_ih, w_hh, b_ih, b_hh, w_hr = weights
+        return masked_lstm_layer(x, lengths, h0, c0, w_ih, w_hh, b_ih, b_hh, reverse, w_hr)
     if not reverse:
         return lstm_layer(x, h0, c0, *weights)
     # The backward direction is the forward recurrence run on the time-reversed sequence,
