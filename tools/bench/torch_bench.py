@@ -1,6 +1,6 @@
 """Ways to run an LSTM layer in PyTorch, forward + backward on the CPU, against torch.nn.LSTM.
 
-Usage: python -m solutions.bench torch [--output PATH] [--repeats N] [--threads N]
+Usage: python -m tools.bench torch [--output PATH] [--repeats N] [--threads N]
 
 Times one LSTM layer, forward and backward (gradients for the inputs, the initial state and
 the weights), in float32, at (T=50, B=32, I=H=128) and (T=100, B=64, I=H=256), run by:
@@ -25,18 +25,21 @@ from pathlib import Path
 
 import torch
 
-from solutions.bench import DATA_DIR, write_results
-from solutions.bench.numpy_bench import _rounded, lstm_flops, machine, time_alternating
 from solutions.torch_lstm import LSTM, NaiveLSTM, fused_lstm_cell, lstm_layer
+from tools.bench.core import (
+    DATA_DIR,
+    FLOP_COUNT,
+    lstm_flops,
+    machine,
+    rounded,
+    time_alternating,
+    write_results,
+)
 
 SIZES = [dict(T=50, B=32, I=128, H=128), dict(T=100, B=64, I=256, H=256)]
 BASELINE = "torch.nn.LSTM"
-FLOP_COUNT = (
-    "Matrix products only, 2 FLOPs per multiply-add: the forward's gates cost 2·T·B·(I+H)·4H, "
-    "the backward twice that (gradients of the inputs and of the weights), so a pass is "
-    "24·T·B·H·(I+H) FLOPs for every variant; they differ in how many products (and kernel "
-    "launches) that work is cut into, not in the work."
-)
+# Every variant does the same work; they differ in how many products (and kernel
+# launches) that work is cut into.
 
 
 def unhoisted_layer(x, h0, c0, w_ih, w_hh, b_ih, b_hh, cell=fused_lstm_cell):
@@ -183,7 +186,7 @@ def benchmark(repeats):
     load = dict(before=load_before, after=os.getloadavg()[0])
     return dict(benchmark="torch", dtype="float32", flop_count=FLOP_COUNT, repeats=repeats,
                 date=time.strftime("%Y-%m-%d"), machine=machine(), load_average=load,
-                kernels_per_step=kernels_per_step(), results=_rounded(results))
+                kernels_per_step=kernels_per_step(), results=rounded(results))
 
 
 def markdown(report):
@@ -210,7 +213,7 @@ def markdown(report):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog="python -m solutions.bench torch",
+    parser = argparse.ArgumentParser(prog="python -m tools.bench torch",
                                      description=__doc__.splitlines()[0])
     parser.add_argument("--output", type=Path, default=DATA_DIR / "torch_cpu.json",
                         help="where to write the JSON; the Markdown table goes next to it (.md)")

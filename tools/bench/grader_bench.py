@@ -1,6 +1,6 @@
 """The grader: seconds to grade the solved book, and `batch --jobs 2` throughput.
 
-Usage: python -m solutions.bench grader [--copies N] [--jobs N] [--output PATH]
+Usage: python -m tools.bench grader [--copies N] [--jobs N] [--output PATH]
 
 Builds the answer key (`python -m autograde solve`), then measures
 - one submission: `python -m autograde grade KEY` from a cold start (a new process:
@@ -14,6 +14,7 @@ and a Markdown table (default book/data/bench/grader.json and .md).
 """
 
 import argparse
+import importlib
 import json
 import os
 import platform
@@ -24,7 +25,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from solutions.bench import DATA_DIR, write_results
+from tools.bench.core import DATA_DIR, write_results
 
 
 def _grade_cold(key, out):
@@ -79,7 +80,7 @@ def _full_marks(report, ids):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog="python -m solutions.bench grader",
+    parser = argparse.ArgumentParser(prog="python -m tools.bench grader",
                                      description=__doc__.splitlines()[0])
     parser.add_argument("--copies", type=int, default=20, help="submissions in the batch")
     parser.add_argument("--jobs", type=int, default=2, help="batch workers")
@@ -88,6 +89,7 @@ def main(argv=None):
 
     from autograde import course
 
+    importlib.import_module("solutions")  # the answer key is what gets graded
     with tempfile.TemporaryDirectory(prefix="grader-bench-") as tmp:
         tmp = Path(tmp)
         key = tmp / "key"

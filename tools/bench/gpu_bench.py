@@ -1,11 +1,11 @@
 """The performance ladder against torch.nn.LSTM (cuDNN): forward and forward + backward.
 
-Usage: python -m solutions.bench gpu [--device DEVICE] [--output PATH | --output-dir DIR]
+Usage: python -m tools.bench gpu [--device DEVICE] [--output PATH | --output-dir DIR]
            [--repeats N] [--warmup N] [--groups G,...] [--impls R,...] [--dtypes D,...]
            [--threads N] [--tf32] [--profile-runs N] [--resume] [--plot-only]
-       python -m solutions.bench gpu --merge A.json B.json ... [--output PATH]
+       python -m tools.bench gpu --merge A.json B.json ... [--output PATH]
 
-Runs every rung of `solutions.ladder` at the sizes of the chapter on the device present
+Runs every rung of `tools.ladder` at the sizes of the chapter on the device present
 (a CUDA GPU if there is one; otherwise the CPU, at reduced sizes, with rungs that need
 a GPU left out). For each configuration and mode it builds every rung (compiles, captures
 graphs), checks its outputs against nn.LSTM's, warms up, then times `--repeats` rounds in
@@ -17,8 +17,8 @@ on a GPU and time.perf_counter on the CPU, then profiles a few runs of each rung
 Modes: "forward" is inference (under torch.no_grad); "forward_backward" is the forward
 with autograd, then the backward of sum(out * dout) for a fixed random dout, giving the
 gradients of x and of every weight. The initial state is zeros, as in training.
-FLOPs: 2·T·B·4H·(I+H) per layer for the forward (the products only; I = H above the
-first layer), three times that for forward + backward. Mixed precision (bfloat16,
+FLOPs: `core.lstm_flops`, the products only: 2·T·B·4H·(I+H) per layer for the forward,
+three times that for forward + backward. Mixed precision (bfloat16,
 float16) is torch.autocast over float32 weights, for the rungs in AUTOCAST_RUNGS.
 TF32 is off for both sides unless --tf32 turns it on for both.
 
@@ -36,17 +36,17 @@ not inflate as it does the elapsed time.
 
 import argparse
 import contextlib
+import importlib
 import json
 import math
 import os
-import platform
 import re
 import statistics
 import sys
 import time
 from pathlib import Path
 
-from solutions.bench import DATA_DIR
+from tools.bench.core import DATA_DIR, FLOP_COUNT, device_description, lstm_flops, time_samples, write_results
 
 FORWARD, FORWARD_BACKWARD = "forward", "forward_backward"
 ALL_MODES = (FORWARD, FORWARD_BACKWARD)
@@ -90,12 +90,6 @@ PUBLISHED = (
 )
 
 
-def lstm_flops(T, B, I, H, layers, mode):
-    """FLOPs of one run: 2·T·B·4H·(I+H) per layer forward; 3x that with the backward."""
-    forward = sum(2 * T * B * 4 * H * ((I if k == 0 else H) + H) for k in range(layers))
-    return forward if mode == FORWARD else 3 * forward
-
-
 def configurations(device_type, groups, dtypes):
     """[(sizes, modes, dtype)] for the chosen groups, each (sizes, dtype) once."""
     seen, out = {}, []
@@ -116,23 +110,6 @@ def configurations(device_type, groups, dtypes):
 
 # ---------------------------------------------------------------------------------------
 # Measuring
-
-
-def machine(device):
-    """The record fields that say what the numbers were measured on."""
-    import torch
-
-    if device.type == "cuda":
-        name = torch.cuda.get_device_name(device)
-    else:
-        name = platform.processor() or platform.machine()
-        with contextlib.suppress(OSError, StopIteration), open("/proc/cpuinfo") as f:
-            name = next(line.split(":", 1)[1].strip() for line in f
-                        if line.startswith("model name"))
-        name = f"cpu: {name}, {torch.get_num_threads()} thread(s)"
-    cudnn = torch.backends.cudnn.version() if device.type == "cuda" else None
-    return dict(device=name, torch=torch.__version__, cuda=torch.version.cuda, cudnn=cudnn,
-                python=platform.python_version(), date=time.strftime("%Y-%m-%d"))
 
 
 def slug(device_name):
@@ -239,20 +216,11 @@ def make_timer(device):
     return time_call
 
 
-def time_interleaved(steps, time_call, repeats, warmup):
-    """{name: (median ms, median cpu_ms or None)}: every round runs every step once,
-    in an order that alternates direction."""
-    names = list(steps)
-    for _ in range(warmup):
-        for name in names:
-            steps[name]()
-    times = {name: [] for name in names}
-    for r in range(repeats):
-        for name in names if r % 2 == 0 else reversed(names):
-            times[name].append(time_call(steps[name]))
+def medians(samples):
+    """{name: (median ms, median cpu_ms or None)} of `make_timer`'s samples."""
     return {name: (statistics.median(ms for ms, _ in t),
                    None if t[0][1] is None else statistics.median(cpu for _, cpu in t))
-            for name, t in times.items()}
+            for name, t in samples.items()}
 
 
 LAUNCH_CALLS = ("cudaLaunchKernel", "cuLaunchKernel", "cudaGraphLaunch", "cuGraphLaunch",
@@ -350,7 +318,7 @@ def measure(sizes, modes, dtype, device, impls, repeats, warmup, profile, done, 
     """
     import torch
 
-    from solutions import ladder
+    from tools import ladder
 
     records = []
     config = dict(sizes, dtype=dtype)
@@ -390,7 +358,7 @@ def measure(sizes, modes, dtype, device, impls, repeats, warmup, profile, done, 
                         float((a - b).abs().max()) for a, b in zip(got[1:], reference[1:],
                                                                strict=True))
                 steps[name] = step
-            times = time_interleaved(steps, make_timer(device), repeats, warmup)
+            times = medians(time_samples(steps, repeats, warmup, clock=make_timer(device)))
             for name in steps:
                 if profile:
                     try:
@@ -398,7 +366,7 @@ def measure(sizes, modes, dtype, device, impls, repeats, warmup, profile, done, 
                                            profile_runs=profile)
                     except Exception as e:
                         log(f"  profiling {name}: {type(e).__name__}: {e}")
-        flops = lstm_flops(**sizes, mode=mode)
+        flops = lstm_flops(**sizes, backward=mode == FORWARD_BACKWARD)
         for name in [r for r in rungs if r in extra]:
             ms, cpu_ms = times.get(name, (None, None))
             base, base_cpu = times.get("cudnn", (None, None))
@@ -439,7 +407,7 @@ def _fmt(value, spec):
 
 def markdown(records):
     """The records as Markdown: one table per configuration, rungs in ladder order."""
-    from solutions.ladder import RUNGS
+    from tools.ladder import RUNGS
 
     if not records:
         return "No results.\n"
@@ -479,8 +447,7 @@ def markdown(records):
                 row += "".join(f" {_fmt(r.get(field), spec)} |" for _, field, spec in columns)
             lines.append(row)
         lines.append("")
-    lines += ["FLOPs: 2·T·B·4H·(I+H) per layer forward (products only), three times that "
-              "for forward + backward.", "", f"Published reference points: {PUBLISHED}"]
+    lines += [f"FLOPs: {FLOP_COUNT}", "", f"Published reference points: {PUBLISHED}"]
     return "\n".join(lines) + "\n"
 
 
@@ -514,7 +481,7 @@ def figure(records, path):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from solutions.ladder import RUNGS
+    from tools.ladder import RUNGS
 
     if not records:
         return
@@ -558,9 +525,7 @@ def figure(records, path):
 def write(records, output):
     """Write the JSON, the Markdown table and the figure next to each other."""
     records = sorted(records, key=key)
-    output.parent.mkdir(parents=True, exist_ok=True)
-    output.write_text(json.dumps(records, indent=1) + "\n")
-    output.with_suffix(".md").write_text(markdown(records))
+    write_results(records, markdown(records), output, echo=False)
     try:
         figure(records, output.with_suffix(".png"))
     except ImportError as e:  # a machine without matplotlib still gets the numbers
@@ -583,7 +548,7 @@ def merge(paths):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog="python -m solutions.bench gpu",
+    parser = argparse.ArgumentParser(prog="python -m tools.bench gpu",
                                      description=__doc__.splitlines()[0])
     parser.add_argument("--device", help="cuda, cuda:1 or cpu (default: cuda if present)")
     parser.add_argument("--output", type=Path,
@@ -616,14 +581,14 @@ def main(argv=None):
 
     import torch
 
-    from solutions import ladder
+    from tools import ladder
 
     device = torch.device(args.device or ("cuda" if torch.cuda.is_available() else "cpu"))
     if device.type == "cuda" and not torch.cuda.is_available():
         parser.error("--device cuda, but torch sees no CUDA GPU")
     if device.type == "cpu":
         torch.set_num_threads(args.threads)
-    info = machine(device)
+    info = device_description(device)
     name = f"{slug(info['device'])}_ladder.json"
     output = args.output or (args.output_dir or DATA_DIR) / name
     if args.merge:
@@ -637,6 +602,8 @@ def main(argv=None):
         write(json.loads(output.read_text()), output)
         print(f"Rewrote {output.with_suffix('.md')} and {output.with_suffix('.png')}")
         return 0
+    # The rungs run the book's answers: without solutions/, stop here rather than at each rung.
+    importlib.import_module("tools.ladder.rungs")
     groups = args.groups.split(",")
     unknown = [g for g in groups if g not in GROUPS["cpu"]]
     if unknown:
