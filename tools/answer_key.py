@@ -21,7 +21,7 @@ def run_main(main, argv, prog):
     except ModuleNotFoundError as error:
         if not is_missing(error):
             raise
-        print(f"{prog} needs {error.name}, from the answer key (solutions/), which this copy "
-              "of the course does not have; run it in the course's full repository",
-              file=sys.stderr)
+        print(f"{prog} runs the book's answers and needs the answer key, solutions/ (no module "
+              f"{error.name!r} here: a learner's copy of the course has none); run it in the "
+              "course's full repository", file=sys.stderr)
         return 2
