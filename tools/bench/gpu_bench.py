@@ -278,8 +278,14 @@ def _profile_once(step, device):
                        if e.device_type == DeviceType.CPU)
         return launches, len(gpu), [(e.name, float(e.time_range.elapsed_us())) for e in gpu]
     cpu = [e for e in events if e.device_type == DeviceType.CPU]
-    launches = sum(e.name.startswith("aten::") and not _inside_aten(e) for e in cpu)
+    launches = len(aten_calls_from_python(cpu))
     return launches, None, [(e.name, float(e.self_cpu_time_total)) for e in cpu]
+
+
+def aten_calls_from_python(events):
+    """The profiler events that are ATen operators called from Python, not from inside
+    another operator (aten::mm inside aten::matmul is left out)."""
+    return [e for e in events if e.name.startswith("aten::") and not _inside_aten(e)]
 
 
 def _inside_aten(event):
@@ -474,35 +480,32 @@ def sweep(records, group, axis, mode=FORWARD):
     return {name: sorted(points) for name, points in out.items()}
 
 
-def figure(records, path):
-    """Three panels: the ladder at the main size, forward time against B and against H."""
-    import matplotlib
+def main_sizes(records):
+    """The sizes of the "main" group of the device the records come from (one layer)."""
+    kind = "cpu" if records and records[0]["device"].startswith("cpu") else "cuda"
+    return GROUPS[kind]["main"][0][0]
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
 
+def draw(records, axes):
+    """On three matplotlib axes: the ladder at the main size (each rung's time / nn.LSTM's,
+    both modes), then forward time against B and against H; time as `timing` chooses."""
     from tools.ladder import RUNGS
 
-    if not records:
-        return
-    kind = "cpu" if records[0]["device"].startswith("cpu") else "cuda"
-    main_sizes = GROUPS[kind]["main"][0][0]
-    at_main = [r for r in records if r["config"] == dict(main_sizes, dtype="float32")
-               and r.get("ratio_to_cudnn") is not None]
-    fig, axes = plt.subplots(1, 3, figsize=(13, 3.6))
+    sizes = main_sizes(records)
+    at_main = [r for r in records if r["config"] == dict(sizes, dtype="float32")]
     names = [n for n in RUNGS if any(r["impl"] == n for r in at_main)]
     field = timing(records)
     ratio_field = "cpu_ratio_to_cudnn" if field == "cpu_ms" else "ratio_to_cudnn"
     what = "CPU time" if field == "cpu_ms" else "time"
     for j, mode in enumerate(ALL_MODES):
-        ratios = {r["impl"]: r[ratio_field] for r in at_main if r["mode"] == mode}
+        ratios = {r["impl"]: r.get(ratio_field) for r in at_main if r["mode"] == mode}
         axes[0].bar([i + 0.4 * j for i in range(len(names))],
-                    [ratios.get(n, math.nan) for n in names], width=0.4,
+                    [ratios.get(n) or math.nan for n in names], width=0.4,
                     label="forward" if mode == FORWARD else "forward + backward")
     axes[0].set_xticks([i + 0.2 for i in range(len(names))], names, rotation=60, ha="right")
-    axes[0].set_yscale("log")
-    axes[0].set_ylabel(f"{what} / nn.LSTM's")
-    axes[0].set_title(_label(dict(main_sizes, dtype="float32")), fontsize=8)
+    axes[0].axhline(1, color="grey", linewidth=0.8)
+    axes[0].set(yscale="log", ylabel=f"{what} / nn.LSTM's")
+    axes[0].set_title(_label(dict(sizes, dtype="float32")), fontsize=8)
     axes[0].legend(fontsize=7)
     for ax, group, axis in ((axes[1], "batch", "B"), (axes[2], "hidden", "H")):
         curves = sweep(records, group, axis)
@@ -510,16 +513,29 @@ def figure(records, path):
             ax.plot(*zip(*curves[name], strict=True), marker="o", ms=3, label=name,
                     color=f"C{list(RUNGS).index(name)}")
         ax.set_xscale("log", base=2)
-        ax.set_yscale("log")
-        ax.set_xlabel(axis)
-        ax.set_ylabel(f"forward, {what} (ms)")
+        ax.set(yscale="log", xlabel=axis, ylabel=f"forward, {what} (ms)")
         ax.set_title(f"forward {what} against {axis}", fontsize=8)
         if ax.lines:
             ax.legend(fontsize=6, ncol=2)
+
+
+def figure(records, path):
+    """`draw`'s three panels for one device's records, saved to `path` (a PNG)."""
+    from matplotlib.figure import Figure  # no pyplot: no GUI backend, no global state
+
+    if not records:
+        return
+    fig = Figure(figsize=(13, 3.6))
+    draw(records, fig.subplots(1, 3))
     fig.suptitle(records[0]["device"], fontsize=9)
     fig.tight_layout()
     fig.savefig(path, dpi=70)
-    plt.close(fig)
+
+
+def load_results(folder=DATA_DIR):
+    """{device: records} from every <device>_ladder.json in `folder` (book/data/bench)."""
+    return {path.stem.removesuffix("_ladder"): json.loads(path.read_text())
+            for path in sorted(Path(folder).glob("*_ladder.json"))}
 
 
 def write(records, output):
