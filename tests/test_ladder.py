@@ -28,7 +28,7 @@ from solutions.batching import length_mask, masked_mse_loss
 from solutions.ladder import fused_cell_backward, hoisted_input_projection
 from solutions.torch_lstm import fused_lstm_cell
 from tools import ladder
-from tools.bench import core, gpu_bench
+from tools.bench import core, gpu_bench, ladder_records
 from tools.ladder import rungs
 
 HAS_CUDA = torch.cuda.is_available()
@@ -283,9 +283,10 @@ def test_every_rung_listed_is_built_and_in_the_same_order():
     assert list(rungs.BUILDERS) == list(ladder.RUNGS)
 
 
-def test_the_list_of_rungs_needs_neither_torch_nor_the_answer_key():
-    code = ("import sys, tools.ladder; print(sorted(m for m in sys.modules "
-            "if m.split('.')[0] in ('torch', 'solutions')))")
+def test_the_rungs_list_and_the_records_need_neither_torch_nor_the_answer_key():
+    """Chapter 42 imports them in the learner's copy, which has no solutions/."""
+    code = ("import sys, tools.ladder, tools.bench.ladder_records; "
+            "print(sorted(m for m in sys.modules if m.split('.')[0] in ('torch', 'solutions')))")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                             timeout=120)
     assert result.returncode == 0 and result.stdout.strip() == "[]", result.stderr[-2000:]
@@ -295,7 +296,7 @@ def test_configurations_merge_repeated_sizes():
     configs = gpu_bench.configurations("cuda", ["main", "batch", "hidden"], ["float32"])
     keys = [(tuple(s.values()), d) for s, _, d in configs]
     assert len(keys) == len(set(keys))
-    assert gpu_bench._sizes(100, 64, 512) in [s for s, _, _ in configs]
+    assert ladder_records.config_sizes(100, 64, 512) in [s for s, _, _ in configs]
 
 
 def test_flops_count_every_layer():
@@ -309,8 +310,8 @@ def test_flops_count_every_layer():
 
 
 def test_measure_writes_records_with_the_promised_fields(tmp_path):
-    sizes = gpu_bench._sizes(T=4, B=2, H=8)
-    records = gpu_bench.measure(sizes, gpu_bench.ALL_MODES, "float32", torch.device("cpu"),
+    sizes = ladder_records.config_sizes(T=4, B=2, H=8)
+    records = gpu_bench.measure(sizes, ladder_records.ALL_MODES, "float32", torch.device("cpu"),
                                 ["naive", "hoisted", "cudnn"], repeats=2, warmup=1,
                                 profile=1, done=set(), log=lambda text: None)
     info = core.device_description(torch.device("cpu"))
@@ -332,8 +333,8 @@ def test_measure_writes_records_with_the_promised_fields(tmp_path):
             > by["hoisted", "forward"]["launches_per_step"]
             > by["cudnn", "forward"]["launches_per_step"])
     output = tmp_path / "cpu_ladder.json"
-    gpu_bench.write(records, output)
-    assert json.loads(output.read_text()) == sorted(records, key=gpu_bench.key)
+    ladder_records.write(records, output)
+    assert json.loads(output.read_text()) == sorted(records, key=ladder_records.key)
     table = output.with_suffix(".md").read_text()
     assert "| hoisted |" in table and "T=4 B=2 I=8 H=8 layers=1 float32" in table
     assert output.with_suffix(".png").stat().st_size > 0
@@ -353,4 +354,4 @@ def test_merge_joins_partial_runs_and_the_later_file_wins(tmp_path):
     other = tmp_path / "c.json"
     other.write_text(json.dumps([dict(record, device="NVIDIA X")]))
     with pytest.raises(ValueError, match="several devices"):
-        gpu_bench.merge([first, other])
+        ladder_records.merge([first, other])

@@ -4,13 +4,15 @@
 - `lstm_flops(...)` and `FLOP_COUNT`: the work of an LSTM, counted one way for all.
 - `time_samples(runs, ...)` and `time_alternating(...)`: interleaved timing, each turn
   settled first (see `time_samples` for why).
-- `write_results(results, table, output)`: the JSON, the Markdown table beside it;
+- `argument_parser(...)`: a benchmark's command line, --output included;
+  `write_results(results, table, output)`: the JSON, the Markdown table beside it;
   `rounded(value)` keeps the JSON readable.
 
 Nothing heavy is imported here at import time: NumPy only; torch inside the functions
 that describe it.
 """
 
+import argparse
 import json
 import os
 import platform
@@ -141,7 +143,17 @@ def time_alternating(runs, repeats, warmup=3, budget=None, settle=0.0):
 
 
 # ---------------------------------------------------------------------------------------
-# Writing
+# The command line and the results
+
+
+def argument_parser(name, doc, output):
+    """The parser a benchmark starts from: `python -m tools.bench NAME`, its docstring's
+    first line, and --output (default book/data/bench/<output>)."""
+    parser = argparse.ArgumentParser(prog=f"python -m tools.bench {name}",
+                                     description=doc.splitlines()[0])
+    parser.add_argument("--output", type=Path, default=DATA_DIR / output,
+                        help="where to write the JSON; the Markdown table goes next to it (.md)")
+    return parser
 
 
 def rounded(value, digits=4):

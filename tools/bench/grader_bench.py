@@ -13,7 +13,6 @@ Every grading must give full marks for the exercises the book has (checked). Wri
 and a Markdown table (default book/data/bench/grader.json and .md).
 """
 
-import argparse
 import importlib
 import json
 import os
@@ -25,7 +24,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from tools.bench.core import DATA_DIR, write_results
+from tools.bench.core import argument_parser, write_results
 
 
 def _grade_cold(key, out):
@@ -80,11 +79,9 @@ def _full_marks(report, ids):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog="python -m tools.bench grader",
-                                     description=__doc__.splitlines()[0])
+    parser = argument_parser("grader", __doc__, "grader.json")
     parser.add_argument("--copies", type=int, default=20, help="submissions in the batch")
     parser.add_argument("--jobs", type=int, default=2, help="batch workers")
-    parser.add_argument("--output", type=Path, default=DATA_DIR / "grader.json")
     args = parser.parse_args(argv)
 
     from autograde import course

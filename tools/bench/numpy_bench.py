@@ -20,18 +20,16 @@ Which kernels OpenBLAS (NumPy's BLAS) runs matters: the table names them. The
 environment variable OPENBLAS_CORETYPE, which some machines set, forces older ones.
 """
 
-import argparse
 import contextlib
 import os
 import time
-from pathlib import Path
 
 import numpy as np
 
 from solutions.numpy_lstm import lstm_backward, lstm_forward
 from tools.bench.core import (
-    DATA_DIR,
     FLOP_COUNT,
+    argument_parser,
     lstm_flops,
     machine,
     rounded,
@@ -226,10 +224,7 @@ def markdown(report):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog="python -m tools.bench numpy",
-                                     description=__doc__.splitlines()[0])
-    parser.add_argument("--output", type=Path, default=DATA_DIR / "numpy_cpu.json",
-                        help="where to write the JSON; the Markdown table goes next to it (.md)")
+    parser = argument_parser("numpy", __doc__, "numpy_cpu.json")
     parser.add_argument("--repeats", type=int, default=30,
                         help=f"timed runs of each (default 30; fewer if a dtype takes over "
                              f"{BUDGET_S} s)")

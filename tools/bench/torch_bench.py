@@ -17,18 +17,16 @@ torch.nn.LSTM, all from one run. Writes JSON and a Markdown table (default
 book/data/bench/torch_cpu.json and .md).
 """
 
-import argparse
 import os
 import time
 import warnings
-from pathlib import Path
 
 import torch
 
 from solutions.torch_lstm import LSTM, NaiveLSTM, fused_lstm_cell, lstm_layer
 from tools.bench.core import (
-    DATA_DIR,
     FLOP_COUNT,
+    argument_parser,
     lstm_flops,
     machine,
     rounded,
@@ -213,10 +211,7 @@ def markdown(report):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog="python -m tools.bench torch",
-                                     description=__doc__.splitlines()[0])
-    parser.add_argument("--output", type=Path, default=DATA_DIR / "torch_cpu.json",
-                        help="where to write the JSON; the Markdown table goes next to it (.md)")
+    parser = argument_parser("torch", __doc__, "torch_cpu.json")
     parser.add_argument("--repeats", type=int, default=10, help="timed runs of each (default 10)")
     parser.add_argument("--threads", type=int, default=1,
                         help="torch's intra-op threads (default 1)")

@@ -14,23 +14,25 @@ from tools.train.models import count_parameters, rnn_model
 
 
 def run_mnist1d(args):
-    """MNIST-1D with one LSTM layer; returns the run's record (see `save`)."""
-    data = as_tensors(mnist1d(args.shuffle_seq), args.dtype)
-    model = rnn_model("lstm", 1, args.hidden, 10, impl=args.impl, forget_bias=args.forget_bias,
-                      dtype=args.dtype, seed=args.seed)
-    history = fit(model, data, step=train_step, epochs=args.epochs, lr=args.lr,
-                  batch_size=args.batch_size, max_norm=args.max_norm, seed=args.seed,
-                  desc=args.name)
-    return {"history": history, "test_accuracy": history["test_metric"][-1],
-            "parameters": count_parameters(model)}
+    """MNIST-1D with one LSTM layer; returns the run's record (see `classify`)."""
+    return classify(args, mnist1d(args.shuffle_seq), input_size=1)
 
 
 def run_digits(args):
     """Digits read row by row with a stacked LSTM and dropout between the layers."""
-    data = as_tensors(digits_rows(), args.dtype)
-    model = rnn_model("lstm", 8, args.hidden, 10, num_layers=args.layers, dropout=args.dropout,
-                      impl=args.impl, forget_bias=args.forget_bias, dtype=args.dtype,
-                      seed=args.seed)
+    return classify(args, digits_rows(), input_size=8, num_layers=args.layers,
+                    dropout=args.dropout)
+
+
+def classify(args, data, input_size, **layers):
+    """Train a 10-class LSTM classifier on `data` (NumPy arrays) with the run's settings.
+
+    layers: num_layers and dropout, for a stacked LSTM. Returns the run's record:
+    history, test_accuracy, parameters.
+    """
+    data = as_tensors(data, args.dtype)
+    model = rnn_model("lstm", input_size, args.hidden, 10, impl=args.impl,
+                      forget_bias=args.forget_bias, dtype=args.dtype, seed=args.seed, **layers)
     history = fit(model, data, step=train_step, epochs=args.epochs, lr=args.lr,
                   batch_size=args.batch_size, max_norm=args.max_norm, seed=args.seed,
                   desc=args.name)
