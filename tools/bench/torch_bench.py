@@ -24,15 +24,7 @@ import warnings
 import torch
 
 from solutions.torch_lstm import LSTM, NaiveLSTM, fused_lstm_cell, lstm_layer
-from tools.bench.core import (
-    FLOP_COUNT,
-    argument_parser,
-    lstm_flops,
-    machine,
-    rounded,
-    time_alternating,
-    write_results,
-)
+from tools.bench import core
 
 SIZES = [dict(T=50, B=32, I=128, H=128), dict(T=100, B=64, I=256, H=256)]
 BASELINE = "torch.nn.LSTM"
@@ -176,15 +168,15 @@ def benchmark(repeats):
             err = max((out - want[0]).abs().max().item(), (dx - want[1]).abs().max().item())
             if err > 1e-4:
                 raise RuntimeError(f"{name} disagrees with {BASELINE}: {err:.3g}")
-        seconds = time_alternating(runs, repeats)
-        flops = lstm_flops(**s)
+        seconds = core.time_alternating(runs, repeats)
+        flops = core.lstm_flops(**s)
         results.append(dict(sizes=s, gflop=flops / 1e9, variants=[
             dict(name=name, ms=1e3 * t, ratio=t / seconds[BASELINE], gflops=flops / t / 1e9)
             for name, t in seconds.items()]))
     load = dict(before=load_before, after=os.getloadavg()[0])
-    return dict(benchmark="torch", dtype="float32", flop_count=FLOP_COUNT, repeats=repeats,
-                date=time.strftime("%Y-%m-%d"), machine=machine(), load_average=load,
-                kernels_per_step=kernels_per_step(), results=rounded(results))
+    return dict(benchmark="torch", dtype="float32", flop_count=core.FLOP_COUNT, repeats=repeats,
+                date=time.strftime("%Y-%m-%d"), machine=core.machine(), load_average=load,
+                kernels_per_step=kernels_per_step(), results=core.rounded(results))
 
 
 def markdown(report):
@@ -211,7 +203,7 @@ def markdown(report):
 
 
 def main(argv=None):
-    parser = argument_parser("torch", __doc__, "torch_cpu.json")
+    parser = core.argument_parser("torch", __doc__, "torch_cpu.json")
     parser.add_argument("--repeats", type=int, default=10, help="timed runs of each (default 10)")
     parser.add_argument("--threads", type=int, default=1,
                         help="torch's intra-op threads (default 1)")
@@ -222,5 +214,5 @@ def main(argv=None):
         parser.error(f"--threads must be at least 1; got {args.threads}")
     torch.set_num_threads(args.threads)
     report = benchmark(args.repeats)
-    write_results(report, markdown(report), args.output)
+    core.write_results(report, markdown(report), args.output)
     return 0
