@@ -28,8 +28,6 @@ def fused_lstm_step(x_t, h, c, w_ih, w_hh, b_ih, b_hh):
     return fused_lstm_cell(x_t @ w_ih.t() + b_ih, h, c, w_hh, b_hh)
 
 
-
-
 def hoisted_loop(cell, x, h0, c0, w_ih, w_hh, b_ih, b_hh):
     """One layer: the hoisted projection, then `cell` step by step.
 
