@@ -2,7 +2,7 @@
 
 import time
 
-from solutions.bench.numpy_bench import time_samples
+from tools.bench.core import time_samples
 
 
 def test_turns_alternate_direction():

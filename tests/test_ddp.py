@@ -1,4 +1,4 @@
-"""solutions/ddp_train.py under torchrun (2 CPU processes, gloo) equals one process on
+"""tools/ddp/train.py under torchrun (2 CPU processes, gloo) equals one process on
 the whole batch: the same gradients at the first step and the same weights at the end.
 
 The single-process reference is written here, independently: torch.nn.LSTM with the
@@ -6,16 +6,20 @@ DDP run's initial weights, the loss computed from a PackedSequence (only valid s
 plain SGD, on the union of the indices that the two processes used at each step.
 """
 
+import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 import torch
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence
 
-from solutions.ddp_train import make_dataset
+from tests.test_release import GUARD
+from tools.ddp.train import make_dataset
 
+ROOT = Path(__file__).resolve().parent.parent
 ARGS = dict(steps=3, global_batch=8, T=6, hidden=5, layers=2, lr=0.5, seed=3)
 
 
@@ -24,7 +28,7 @@ def ddp_run(tmp_path_factory):
     saved = tmp_path_factory.mktemp("ddp") / "run.pt"
     options = [f"--{k.replace('_', '-')}={v}" for k, v in ARGS.items()]
     command = [sys.executable, "-m", "torch.distributed.run", "--standalone",
-               "--nproc_per_node=2", "-m", "solutions.ddp_train", "--device=cpu",
+               "--nproc_per_node=2", "-m", "tools.ddp", "--device=cpu",
                "--dtype=float64", f"--save={saved}", *options]
     result = subprocess.run(command, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
@@ -104,3 +108,15 @@ def test_a_share_of_a_share_would_be_wrong(ddp_run):
     wrong = lstm.weight_hh_l0.grad
     err = (ddp_run["first_grads"]["lstm.weight_hh_l0"] - wrong).abs().max().item()
     assert err > 1e-6
+
+
+def test_without_the_answer_key_it_says_so_in_one_line(tmp_path):
+    """The learner's copy has no solutions/: the run stops at once, exit 2, one line."""
+    (tmp_path / "guard").mkdir()
+    (tmp_path / "guard" / "sitecustomize.py").write_text(GUARD)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path / "guard"), str(ROOT)])}
+    result = subprocess.run([sys.executable, "-m", "tools.ddp", "--device=cpu"], cwd=ROOT,
+                            env=env, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2, result.stderr[-2000:]
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr[-2000:]
+    assert "answer key" in result.stderr and "solutions" in result.stderr

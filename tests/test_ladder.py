@@ -24,9 +24,12 @@ from torch import nn
 
 from autograde.check import run_checks
 from autograde.registry import exercises
-from solutions import ladder
 from solutions.batching import length_mask, masked_mse_loss
-from solutions.bench import gpu_bench
+from solutions.ladder import fused_cell_backward, hoisted_input_projection
+from solutions.torch_lstm import fused_lstm_cell
+from tools import ladder
+from tools.bench import core, gpu_bench, ladder_records
+from tools.ladder import rungs
 
 HAS_CUDA = torch.cuda.is_available()
 HAS_TRITON = importlib.util.find_spec("triton") is not None
@@ -147,10 +150,10 @@ def test_fused_cell_backward_is_the_pointwise_cells_autograd():
     c = torch.randn(B, H, dtype=torch.float64, requires_grad=True)
     dh, dc = torch.randn(B, H, dtype=torch.float64), torch.randn(B, H, dtype=torch.float64)
     # fused_lstm_cell with h = 0 and x_proj_t = z is the pointwise cell alone
-    h_next, c_next = ladder.fused_lstm_cell(z, torch.zeros(B, H, dtype=torch.float64), c,
+    h_next, c_next = fused_lstm_cell(z, torch.zeros(B, H, dtype=torch.float64), c,
                                             torch.zeros(4 * H, H, dtype=torch.float64))
     want = torch.autograd.grad((h_next, c_next), (z, c), (dh, dc))
-    got = ladder.fused_cell_backward(z.detach(), c.detach(), dh, dc)
+    got = fused_cell_backward(z.detach(), c.detach(), dh, dc)
     for g, w in zip(got, want, strict=True):
         assert (g - w).abs().max() <= 1e-12
 
@@ -203,8 +206,8 @@ def test_the_solutions_and_references_pass_their_checks():
 
     registered = exercises()
     for id, solution in (("masked_mse_loss", loss_solution),
-                         ("hoisted_input_projection", ladder.hoisted_input_projection),
-                         ("fused_cell_backward", ladder.fused_cell_backward)):
+                         ("hoisted_input_projection", hoisted_input_projection),
+                         ("fused_cell_backward", fused_cell_backward)):
         assert registered[id].solution in ("solutions.ladder", "solutions.batching")
         for candidate in (solution, registered[id].reference):
             report = run_checks(candidate, registered[id], np.random.default_rng(0))
@@ -228,7 +231,7 @@ def _backward_without_dh_in_dc(z, c, dh_next, dc_next):
 def _backward_in_order_ifog(z, c, dh_next, dc_next):
     H = c.shape[1]
     swap = torch.cat([torch.arange(2 * H), torch.arange(3 * H, 4 * H), torch.arange(2 * H, 3 * H)])
-    dz, dc = ladder.fused_cell_backward(z[:, swap], c, dh_next, dc_next)
+    dz, dc = fused_cell_backward(z[:, swap], c, dh_next, dc_next)
     return dz[:, swap], dc
 
 
@@ -247,8 +250,8 @@ MISTAKES = [
     ("fused_cell_backward", "gate order i, f, o, g", _backward_in_order_ifog,
      "gates in the wrong order"),
     ("fused_cell_backward", "dc not scaled by f",
-     lambda z, c, dh, dc: (ladder.fused_cell_backward(z, c, dh, dc)[0],
-                           ladder.fused_cell_backward(z, c, dh, dc)[1] / torch.sigmoid(
+     lambda z, c, dh, dc: (fused_cell_backward(z, c, dh, dc)[0],
+                           fused_cell_backward(z, c, dh, dc)[1] / torch.sigmoid(
                                z[:, c.shape[1]:2 * c.shape[1]])), None),
 ]
 
@@ -268,9 +271,22 @@ def test_a_mistake_fails_its_check_and_is_named(id, mistake, wrong, hint):
 
 
 def test_the_ladder_and_the_harness_import_no_tensorflow():
-    code = ("import sys, solutions.ladder, solutions.bench.gpu_bench, solutions.ddp_train, "
+    code = ("import sys, tools.ladder.rungs, tools.bench.gpu_bench, tools.ddp.train, "
             "solutions.batching; print(sorted(m for m in sys.modules "
             "if m.split('.')[0] in ('tensorflow', 'keras', 'tf_keras')))")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            timeout=120)
+    assert result.returncode == 0 and result.stdout.strip() == "[]", result.stderr[-2000:]
+
+
+def test_every_rung_listed_is_built_and_in_the_same_order():
+    assert list(rungs.BUILDERS) == list(ladder.RUNGS)
+
+
+def test_the_rungs_list_and_the_records_need_neither_torch_nor_the_answer_key():
+    """Chapter 42 imports them in the learner's copy, which has no solutions/."""
+    code = ("import sys, tools.ladder, tools.bench.ladder_records; "
+            "print(sorted(m for m in sys.modules if m.split('.')[0] in ('torch', 'solutions')))")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                             timeout=120)
     assert result.returncode == 0 and result.stdout.strip() == "[]", result.stderr[-2000:]
@@ -280,23 +296,25 @@ def test_configurations_merge_repeated_sizes():
     configs = gpu_bench.configurations("cuda", ["main", "batch", "hidden"], ["float32"])
     keys = [(tuple(s.values()), d) for s, _, d in configs]
     assert len(keys) == len(set(keys))
-    assert gpu_bench._sizes(100, 64, 512) in [s for s, _, _ in configs]
+    assert ladder_records.config_sizes(100, 64, 512) in [s for s, _, _ in configs]
 
 
 def test_flops_count_every_layer():
-    one = gpu_bench.lstm_flops(T=2, B=3, I=5, H=7, layers=1, mode="forward")
+    one = core.lstm_flops(T=2, B=3, I=5, H=7, layers=1, backward=False)
     assert one == 2 * 2 * 3 * 4 * 7 * (5 + 7)
-    two = gpu_bench.lstm_flops(T=2, B=3, I=5, H=7, layers=2, mode="forward")
+    two = core.lstm_flops(T=2, B=3, I=5, H=7, layers=2, backward=False)
     assert two == one + 2 * 2 * 3 * 4 * 7 * (7 + 7)
-    assert gpu_bench.lstm_flops(T=2, B=3, I=5, H=7, layers=2, mode="forward_backward") == 3 * two
+    assert core.lstm_flops(T=2, B=3, I=5, H=7, layers=2) == 3 * two
+    # the NumPy bench's closed form for one layer, forward + backward: 24·T·B·H·(I+H)
+    assert core.lstm_flops(T=2, B=3, I=5, H=7) == 24 * 2 * 3 * 7 * (5 + 7)
 
 
 def test_measure_writes_records_with_the_promised_fields(tmp_path):
-    sizes = gpu_bench._sizes(T=4, B=2, H=8)
-    records = gpu_bench.measure(sizes, gpu_bench.ALL_MODES, "float32", torch.device("cpu"),
+    sizes = ladder_records.config_sizes(T=4, B=2, H=8)
+    records = gpu_bench.measure(sizes, ladder_records.ALL_MODES, "float32", torch.device("cpu"),
                                 ["naive", "hoisted", "cudnn"], repeats=2, warmup=1,
                                 profile=1, done=set(), log=lambda text: None)
-    info = gpu_bench.machine(torch.device("cpu"))
+    info = core.device_description(torch.device("cpu"))
     records = [dict(info, tf32=False, **r) for r in records]
     assert len(records) == 6
     for r in records:
@@ -305,7 +323,7 @@ def test_measure_writes_records_with_the_promised_fields(tmp_path):
         assert r["config"] == dict(T=4, B=2, I=8, H=8, layers=1, dtype="float32")
         assert r["ms"] > 0 and r["cpu_ms"] > 0 and r["max_abs_diff"] < 1e-5
         assert r["mode"] == "forward" or r["max_abs_diff_grads"] < 1e-4
-        flops = gpu_bench.lstm_flops(**sizes, mode=r["mode"])
+        flops = core.lstm_flops(**sizes, backward=r["mode"] == "forward_backward")
         assert abs(r["tflops"] - flops / r["ms"] / 1e9) < 1e-12
         assert r["launches_per_step"] > 0 and r["kernels_per_step"] is None
     by = {(r["impl"], r["mode"]): r for r in records}
@@ -315,8 +333,8 @@ def test_measure_writes_records_with_the_promised_fields(tmp_path):
             > by["hoisted", "forward"]["launches_per_step"]
             > by["cudnn", "forward"]["launches_per_step"])
     output = tmp_path / "cpu_ladder.json"
-    gpu_bench.write(records, output)
-    assert json.loads(output.read_text()) == sorted(records, key=gpu_bench.key)
+    ladder_records.write(records, output)
+    assert json.loads(output.read_text()) == sorted(records, key=ladder_records.key)
     table = output.with_suffix(".md").read_text()
     assert "| hoisted |" in table and "T=4 B=2 I=8 H=8 layers=1 float32" in table
     assert output.with_suffix(".png").stat().st_size > 0
@@ -336,4 +354,4 @@ def test_merge_joins_partial_runs_and_the_later_file_wins(tmp_path):
     other = tmp_path / "c.json"
     other.write_text(json.dumps([dict(record, device="NVIDIA X")]))
     with pytest.raises(ValueError, match="several devices"):
-        gpu_bench.merge([first, other])
+        ladder_records.merge([first, other])

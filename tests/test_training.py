@@ -3,6 +3,9 @@ the training exercises' checks, the command line and the committed results."""
 
 import json
 import math
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -14,8 +17,14 @@ from autograde import registry
 from autograde.check import run_checks
 from solutions import numpy_train as nt
 from solutions import train
+from tests.test_release import GUARD
+from tools.train import data as datasets
+from tools.train import loop, models
+from tools.train import numpy_classifier as nc
+from tools.train.__main__ import main as train_main
 
-RESULTS = Path(__file__).resolve().parent.parent / "book" / "data" / "train"
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "book" / "data" / "train"
 LOGISTIC_REGRESSION = 0.32  # MNIST-1D test accuracy reported by Greydanus (2020)
 
 
@@ -30,7 +39,7 @@ def one_thread():
 # ----------------------------------------------------------------------------- data
 @pytest.fixture(scope="module")
 def mnist1d():
-    return train.mnist1d()
+    return datasets.mnist1d()
 
 
 def test_mnist1d_shapes_and_split(mnist1d):
@@ -43,7 +52,7 @@ def test_mnist1d_shuffled_is_one_permutation_of_the_timesteps(mnist1d):
     np.random.seed(123)
     expected = np.random.rand()
     np.random.seed(123)
-    shuffled = train.mnist1d(shuffle_seq=True)
+    shuffled = datasets.mnist1d(shuffle_seq=True)
     assert np.random.rand() == expected  # make_dataset's reseeding does not leak out
     np.testing.assert_array_equal(mnist1d["y"], shuffled["y"])
     # The same permutation for every sequence: sorting each sequence's values undoes it.
@@ -53,13 +62,13 @@ def test_mnist1d_shuffled_is_one_permutation_of_the_timesteps(mnist1d):
 
 
 def test_digits_rows():
-    data = train.digits_rows()
+    data = datasets.digits_rows()
     assert data["x"].shape == (1797 - 360, 8, 8) and data["x_test"].shape == (360, 8, 8)
     assert 0 <= data["x"].min() and data["x"].max() <= 1
 
 
 def test_adding_problem_targets_are_the_sum_of_the_two_marked_values():
-    x, y = train.adding_problem(500, 20, np.random.default_rng(0))
+    x, y = datasets.adding_problem(500, 20, np.random.default_rng(0))
     markers = x[..., 1]
     assert (markers.sum(axis=1) == 2).all()
     assert (markers[:, :10].sum(axis=1) == 1).all()  # one marker in each half
@@ -70,17 +79,17 @@ def test_adding_problem_targets_are_the_sum_of_the_two_marked_values():
 
 
 def test_remember_first_labels_the_first_step():
-    x, y = train.remember_first(300, 7, np.random.default_rng(0))
+    x, y = datasets.remember_first(300, 7, np.random.default_rng(0))
     np.testing.assert_array_equal(y, x[:, 0, 0] > 0)
 
 
 # ----------------------------------------------------------------------------- model and step
 def test_scratch_and_torch_models_train_identically():
     """The from-scratch LSTM and nn.LSTM, same seed and batches: the same losses (float64)."""
-    data = train.as_tensors(train.digits_rows())
+    data = datasets.as_tensors(datasets.digits_rows())
     losses = {}
     for impl in ("scratch", "torch"):
-        model = train.rnn_model("lstm", 8, 16, 10, num_layers=2, impl=impl, seed=3).double()
+        model = models.rnn_model("lstm", 8, 16, 10, num_layers=2, impl=impl, seed=3).double()
         optimizer = torch.optim.Adam(model.parameters(), lr=1e-2)
         losses[impl] = [train.train_step(model, data["x"][i:i + 32].double(),
                                          data["y"][i:i + 32], optimizer, max_norm=0.5)
@@ -90,8 +99,8 @@ def test_scratch_and_torch_models_train_identically():
 
 
 def test_forget_bias_and_learned_init():
-    model = train.rnn_model("lstm", 3, 4, 2, forget_bias=1.0, learned_init=True, seed=0)
-    reference = train.rnn_model("lstm", 3, 4, 2, seed=0)
+    model = models.rnn_model("lstm", 3, 4, 2, forget_bias=1.0, learned_init=True, seed=0)
+    reference = models.rnn_model("lstm", 3, 4, 2, seed=0)
     bias = model.rnn.lstm.bias_ih_l0.detach() - reference.rnn.bias_ih_l0.detach()
     np.testing.assert_allclose(bias.numpy(), np.repeat([0, 1, 0, 0], 4), atol=1e-7)
     # The learned initial state starts at zero: the same outputs as a zero state.
@@ -100,14 +109,15 @@ def test_forget_bias_and_learned_init():
     x = torch.randn(5, 6, 3)
     torch.testing.assert_close(model(x), reference(x))
     with pytest.raises(ValueError, match="no forget gate"):
-        train.rnn_model("rnn", 3, 4, 2, forget_bias=1.0)
+        models.rnn_model("rnn", 3, 4, 2, forget_bias=1.0)
 
 
 def test_a_small_lstm_learns_mnist1d(mnist1d):
     """Two epochs of a small from-scratch LSTM: the loss falls and it beats logistic regression."""
-    data = train.as_tensors(mnist1d)
-    model = train.rnn_model("lstm", 1, 32, 10, impl="scratch", forget_bias=1.0, seed=0)
-    history = train.fit(model, data, epochs=2, lr=1e-2, batch_size=32, max_norm=1.0, seed=0)
+    data = datasets.as_tensors(mnist1d)
+    model = models.rnn_model("lstm", 1, 32, 10, impl="scratch", forget_bias=1.0, seed=0)
+    history = loop.fit(model, data, step=train.train_step, epochs=2, lr=1e-2, batch_size=32,
+                       max_norm=1.0, seed=0)
     assert history["train_loss"][-1] < history["train_loss"][0] < math.log(10)
     assert history["test_metric"][-1] > LOGISTIC_REGRESSION + 0.05
 
@@ -116,14 +126,14 @@ def test_a_small_lstm_learns_mnist1d(mnist1d):
 def test_numpy_and_pytorch_training_steps_agree():
     """NumPy's forward, backward, clipping and Adam against PyTorch's on the same weights
     and batches: the losses and the weights agree step for step."""
-    data = train.digits_rows()
+    data = datasets.digits_rows()
     x, y = data["x"].astype(np.float64), data["y"]
-    params = nt.init_classifier(8, 12, 10, np.random.default_rng(0))
-    twin = nt.torch_twin(params)
-    numpy_adam = nt.Adam(params, lr=1e-2)
+    params = nc.init_classifier(8, 12, 10, np.random.default_rng(0))
+    twin = nc.torch_twin(params)
+    numpy_adam = nc.Adam(params, lr=1e-2)
     torch_adam = torch.optim.Adam([p for p in twin.parameters() if p.requires_grad], lr=1e-2)
-    for idx in nt.batches(len(x), 50, np.random.default_rng(1))[:8]:
-        loss = nt.train_step(params, x[idx], y[idx], numpy_adam, max_norm=0.3)
+    for idx in nc.batches(len(x), 50, np.random.default_rng(1))[:8]:
+        loss = nc.train_step(params, x[idx], y[idx], numpy_adam, max_norm=0.3)
         torch_loss = train.train_step(twin, torch.from_numpy(x[idx]), torch.from_numpy(y[idx]),
                                       torch_adam, max_norm=0.3)
         assert loss == pytest.approx(torch_loss, rel=1e-12)
@@ -133,11 +143,11 @@ def test_numpy_and_pytorch_training_steps_agree():
 
 
 def test_numpy_classifier_gradients_match_autograd():
-    data = train.digits_rows()
+    data = datasets.digits_rows()
     x, y = data["x"][:9].astype(np.float64), data["y"][:9]
-    params = nt.init_classifier(8, 5, 10, np.random.default_rng(2))
-    loss, grads, _ = nt.classifier_loss(params, x, y)
-    twin = nt.torch_twin(params)
+    params = nc.init_classifier(8, 5, 10, np.random.default_rng(2))
+    loss, grads, _ = nc.classifier_loss(params, x, y)
+    twin = nc.torch_twin(params)
     torch_loss = F.cross_entropy(twin(torch.from_numpy(x)), torch.from_numpy(y))
     torch_loss.backward()
     assert loss == pytest.approx(torch_loss.item(), rel=1e-12)
@@ -147,9 +157,9 @@ def test_numpy_classifier_gradients_match_autograd():
 
 def test_numpy_training_learns_digits():
     data = {k: v.astype(np.float64) if v.dtype == np.float32 else v
-            for k, v in train.digits_rows().items()}
-    params = nt.init_classifier(8, 16, 10, np.random.default_rng(0))
-    history = nt.fit(params, data, epochs=3, lr=1e-2, batch_size=32, max_norm=1.0)
+            for k, v in datasets.digits_rows().items()}
+    params = nc.init_classifier(8, 16, 10, np.random.default_rng(0))
+    history = nc.fit(params, data, epochs=3, lr=1e-2, batch_size=32, max_norm=1.0)
     assert history["train_loss"][-1] < history["train_loss"][0]
     assert history["test_accuracy"][-1] > 0.5
 
@@ -203,15 +213,38 @@ def test_checks_catch_common_mistakes():
 
 # ----------------------------------------------------------------------------- command line
 def test_command_line_writes_metrics(tmp_path):
-    train.main(["digits", "--epochs", "1", "--hidden", "8", "--out", str(tmp_path)])
+    assert train_main(["digits", "--epochs", "1", "--hidden", "8", "--out", str(tmp_path)]) == 0
     record = json.loads((tmp_path / "digits_scratch.json").read_text())
     assert record["task"] == "digits" and record["settings"]["hidden"] == 8
     assert len(record["history"]["test_metric"]) == 1 and 0 <= record["test_accuracy"] <= 1
     assert (tmp_path / "digits_scratch.png").stat().st_size > 0
 
 
+def test_without_the_answer_key_the_command_line_says_so_in_one_line(tmp_path):
+    """The learner's copy has no solutions/: exit 2, one line, nothing written."""
+    (tmp_path / "guard").mkdir()
+    (tmp_path / "guard" / "sitecustomize.py").write_text(GUARD)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path / "guard"), str(ROOT)])}
+    result = subprocess.run([sys.executable, "-m", "tools.train", "digits", "--impl", "torch",
+                             "--out", str(tmp_path / "out")], cwd=ROOT, env=env,
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2, result.stderr[-2000:]
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr[-2000:]
+    assert "answer key" in result.stderr and "solutions" in result.stderr
+    assert not (tmp_path / "out").exists()
+
+
+def test_the_loop_and_the_torch_model_need_no_answer_key():
+    """What the learner's copy can use with its own train_step: data, models (torch), loop."""
+    code = ("import sys, tools.train.data, tools.train.loop, tools.train.models; "
+            "print(sorted(m for m in sys.modules if m.split('.')[0] == 'solutions'))")
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
+                            text=True, timeout=120)
+    assert result.returncode == 0 and result.stdout.strip() == "[]", result.stderr[-2000:]
+
+
 def test_progress_bar_text_has_no_timings(capsys):
-    for _ in nt.progress(range(3), "demo"):
+    for _ in loop.progress(range(3), "demo"):
         pass
     err = capsys.readouterr().err
     assert "3/3" in err and "it/s" not in err and "<" not in err

@@ -1,19 +1,19 @@
 """The grader: seconds to grade the solved book, and `batch --jobs 2` throughput.
 
-Usage: python -m solutions.bench grader [--copies N] [--jobs N] [--output PATH]
+Usage: python -m tools.bench grader [--copies N] [--jobs N] [--output PATH]
 
 Builds the answer key (`python -m autograde solve`), then measures
 - one submission: `python -m autograde grade KEY` from a cold start (a new process:
-  interpreter, imports, sandbox zygotes), and the same grading again in one warm process,
-  split into the time spent drawing the cases and computing the expected outputs (the
-  grader's torch/TensorFlow references) and the rest (the sandboxes);
+  interpreter, imports, sandbox zygotes), the same grading again in one warm process,
+  and, timed apart, the part of it that is the grader's own work: drawing the cases and
+  computing the expected outputs (its torch/TensorFlow references);
 - a class: `python -m autograde batch` over --copies copies of the key with --jobs workers:
   wall time and submissions per minute.
 Every grading must give full marks for the exercises the book has (checked). Writes JSON
 and a Markdown table (default book/data/bench/grader.json and .md).
 """
 
-import argparse
+import importlib
 import json
 import os
 import platform
@@ -24,7 +24,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from solutions.bench import DATA_DIR, write_results
+from tools.bench.core import argument_parser, write_results
 
 
 def _grade_cold(key, out):
@@ -36,28 +36,28 @@ def _grade_cold(key, out):
 
 
 def _grade_warm(key):
-    """Seconds of an in-process grading (after a first one), and the seconds spent in
-    make_cases (the grader's own references), measured around each call."""
+    """Seconds of an in-process grading (after a first one), and its report."""
     from autograde import grader
 
     grader.grade(key)  # starts the zygotes, imports torch and TensorFlow here
-    spent = [0.0]
-    original = grader._cases
+    start = time.perf_counter()
+    report = grader.grade(key)
+    return time.perf_counter() - start, report
 
-    def timed(exercise, location):
-        start = time.perf_counter()
-        try:
-            return original(exercise, location)
-        finally:
-            spent[0] += time.perf_counter() - start
 
-    grader._cases = timed
-    try:
-        start = time.perf_counter()
-        report = grader.grade(key)
-        return time.perf_counter() - start, spent[0], report
-    finally:
-        grader._cases = original
+def _cases_and_references(ids):
+    """Seconds to draw the cases of exercises `ids` and compute their expected outputs
+    (the grader's own references, what it does itself for every submission), timed apart
+    from grading: the public `make_cases` of each registered exercise, once."""
+    import numpy as np
+
+    from autograde import registry
+
+    exercises = registry.exercises()
+    start = time.perf_counter()
+    for id in ids:
+        exercises[id].make_cases(np.random.default_rng(0))
+    return time.perf_counter() - start
 
 
 def _batch(key, copies, jobs, folder):
@@ -79,22 +79,22 @@ def _full_marks(report, ids):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog="python -m solutions.bench grader",
-                                     description=__doc__.splitlines()[0])
+    parser = argument_parser("grader", __doc__, "grader.json")
     parser.add_argument("--copies", type=int, default=20, help="submissions in the batch")
     parser.add_argument("--jobs", type=int, default=2, help="batch workers")
-    parser.add_argument("--output", type=Path, default=DATA_DIR / "grader.json")
     args = parser.parse_args(argv)
 
     from autograde import course
 
+    importlib.import_module("solutions")  # the answer key is what gets graded
     with tempfile.TemporaryDirectory(prefix="grader-bench-") as tmp:
         tmp = Path(tmp)
         key = tmp / "key"
         course.solve(key)
         cold, report = _grade_cold(key, tmp / "cold.json")
         ids = [e["id"] for e in report["exercises"] if e["verdict"] != "missing"]
-        warm, cases, warm_report = _grade_warm(key)
+        warm, warm_report = _grade_warm(key)
+        cases = _cases_and_references(ids)
         batch_wall, reports = _batch(key, args.copies, args.jobs, tmp)
     checked = all(_full_marks(r, ids) for r in [report, warm_report, *reports])
     if not checked or len(reports) != args.copies:
@@ -131,8 +131,8 @@ def _markdown(r):
         f"{r['one_submission_cold_s']} |",
         f"| the same, in a warm process (zygotes running, frameworks imported) | "
         f"{r['one_submission_warm_s']} |",
-        f"| of which the grader's own thread drew the cases and computed the references "
-        f"(the sandboxes run meanwhile) | {r['warm_cases_and_references_s']} |",
+        f"| of which drawing the cases and computing the references (the grader's own "
+        f"work; timed apart from grading) | {r['warm_cases_and_references_s']} |",
         f"| start-up (interpreter, torch/TensorFlow imports, zygotes): cold - warm | "
         f"{r['startup_s']} |",
         f"| batch of {b['copies']}, `--jobs {b['jobs']}`, wall | {b['wall_s']} |",

@@ -1,6 +1,6 @@
 """The NumPy LSTM's forward + backward against torch.nn.LSTM's, on the CPU.
 
-Usage: python -m solutions.bench numpy [--output PATH] [--repeats N] [--threads N]
+Usage: python -m tools.bench numpy [--output PATH] [--repeats N] [--threads N]
 
 Times `solutions.numpy_lstm.lstm_forward` + `lstm_backward` and torch.nn.LSTM's forward +
 backward (gradients for the inputs, the initial state and the weights) on the same seeded
@@ -9,7 +9,7 @@ twice, as it runs by default (in float32 that is oneDNN's fused LSTM kernel) and
 oneDNN off (ATen operations, step by step, the algorithm ours uses). All are checked to
 agree first. They take turns, in alternating order (so that a busy machine slows all
 alike), and each turn runs untimed for SETTLE_S seconds before it times PER_TURN runs
-(see `time_samples`: without that, the other library's spinning threads doubled the
+(see `core.time_samples`: without that, the other library's spinning threads doubled the
 times measured on 2 cores). The medians are reported, with the ratios NumPy / torch, the
 GFLOP/s each achieves and, as the practical limit, the GFLOP/s of a large matrix product
 on the same machine. Writes JSON and a Markdown table (default
@@ -20,17 +20,23 @@ Which kernels OpenBLAS (NumPy's BLAS) runs matters: the table names them. The
 environment variable OPENBLAS_CORETYPE, which some machines set, forces older ones.
 """
 
-import argparse
 import contextlib
 import os
-import platform
 import time
-from pathlib import Path
 
 import numpy as np
 
-from solutions.bench import DATA_DIR, write_results
 from solutions.numpy_lstm import lstm_backward, lstm_forward
+from tools.bench.core import (
+    FLOP_COUNT,
+    argument_parser,
+    lstm_flops,
+    machine,
+    rounded,
+    time_alternating,
+    time_samples,
+    write_results,
+)
 
 SIZES = dict(B=32, T=50, I=64, H=128)
 DTYPES = ("float32", "float64")
@@ -38,21 +44,6 @@ MATMUL_N = 1024  # the large product: (N, N) @ (N, N)
 BUDGET_S = 30  # at most this long timing each dtype, however busy the machine
 SETTLE_S = 0.2  # untimed running before each turn's timed runs (see time_samples)
 PER_TURN = 3  # timed runs per turn
-FLOP_COUNT = (
-    "Matrix products only, 2 FLOPs per multiply-add. The forward's z = x @ Wx + h @ Wh costs "
-    "2·B·T·(I+H)·4H; the backward does two products of that size, one for the gradients of "
-    "the inputs (dz @ Wx.T, dz @ Wh.T) and one for those of the weights (x.T @ dz, h.T @ dz). "
-    "Forward + backward = 3 · 2·B·T·(I+H)·4H = 24·B·T·H·(I+H). The pointwise gate arithmetic "
-    "(about 2% more) is not counted, nor the forward that lstm_backward recomputes: both "
-    "implementations are credited with the same work."
-)
-
-
-def lstm_flops(B, T, I, H):
-    """FLOPs of one LSTM forward + backward, counted as FLOP_COUNT says."""
-    return 24 * B * T * H * (I + H)
-
-
 def make_problem(dtype, B, T, I, H, seed=0):
     """Seeded inputs, weights (PyTorch's uniform init) and an upstream gradient dhs."""
     rng = np.random.default_rng(seed)
@@ -143,44 +134,6 @@ def largest_difference(a, b):
     return max(float(np.max(np.abs(u - v) / (1 + np.abs(v)))) for u, v in pairs)
 
 
-def time_samples(runs, repeats, warmup=3, budget=None, settle=0.0, per_turn=1):
-    """Seconds of every run of each function in `runs` (name -> function of no arguments).
-
-    Every repetition gives each function a turn, in an order that alternates direction,
-    so that any slow spell of a shared machine falls on all of them alike. A turn first
-    runs the function untimed for `settle` seconds, then times `per_turn` runs. Settling
-    matters when the functions use different thread pools (NumPy's OpenBLAS, torch's
-    OpenMP): after a call, a pool's idle threads keep spinning for a while (OpenBLAS's
-    for about 0.1 s), and on a small machine they take the cores from the next
-    function's threads. With `budget` (seconds), stops early once the repetitions have
-    taken that long (after at least 5). Returns {name: [seconds, ...]}.
-    """
-    names = list(runs)
-    for _ in range(warmup):
-        for name in names:
-            runs[name]()
-    seconds = {name: [] for name in names}
-    started = time.perf_counter()
-    for r in range(repeats):
-        for name in names if r % 2 == 0 else reversed(names):
-            settled = time.perf_counter() + settle
-            while time.perf_counter() < settled:
-                runs[name]()
-            for _ in range(per_turn):
-                start = time.perf_counter()
-                runs[name]()
-                seconds[name].append(time.perf_counter() - start)
-        if budget is not None and r >= 4 and time.perf_counter() - started > budget:
-            break
-    return seconds
-
-
-def time_alternating(runs, repeats, warmup=3, budget=None, settle=0.0):
-    """Median seconds of each function in `runs`, timed as `time_samples` does."""
-    return {name: float(np.median(s))
-            for name, s in time_samples(runs, repeats, warmup, budget, settle).items()}
-
-
 def limit_threads(n):
     """Run torch and NumPy's BLAS on n threads each (for the rest of the process)."""
     import torch
@@ -199,31 +152,6 @@ def matmul_gflops(dtype, n=MATMUL_N, repeats=5):
     seconds = time_alternating({"numpy": lambda: a[0] @ a[1], "torch": lambda: ta[0] @ ta[1]},
                                repeats, warmup=1, settle=SETTLE_S)
     return {k: 2 * n**3 / s / 1e9 for k, s in seconds.items()}
-
-
-def machine():
-    """What the numbers were measured on."""
-    import torch
-
-    cpu = platform.processor() or platform.machine()
-    try:
-        with open("/proc/cpuinfo") as f:
-            cpu = next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
-    except (OSError, StopIteration):
-        pass
-    blas = np.show_config(mode="dicts")["Build Dependencies"]["blas"]
-    info = dict(cpu=cpu, cores=os.cpu_count(), python=platform.python_version(),
-                numpy=np.__version__, numpy_blas=f"{blas['name']} {blas['version']}",
-                torch=torch.__version__, torch_threads=torch.get_num_threads(),
-                OPENBLAS_CORETYPE=os.environ.get("OPENBLAS_CORETYPE"))
-    try:  # threadpoolctl (a scikit-learn dependency) knows the BLAS threads and kernels in use
-        from threadpoolctl import threadpool_info
-
-        pool = next(p for p in threadpool_info() if p["user_api"] == "blas")
-        info.update(numpy_threads=pool["num_threads"], openblas_kernels=pool.get("architecture"))
-    except (ImportError, StopIteration):
-        pass
-    return info
 
 
 def benchmark(repeats, budget=BUDGET_S):
@@ -261,18 +189,7 @@ def benchmark(repeats, budget=BUDGET_S):
     load = dict(before=load_before, after=os.getloadavg()[0])
     return dict(benchmark="numpy", sizes=SIZES, flops=flops, flop_count=FLOP_COUNT,
                 matmul_size=MATMUL_N, repeats=repeats, date=time.strftime("%Y-%m-%d"),
-                machine=machine(), load_average=_rounded(load, 2), results=_rounded(results))
-
-
-def _rounded(value, digits=4):
-    """`value` with every float rounded to `digits` significant digits, for a readable JSON."""
-    if isinstance(value, float):
-        return float(f"{value:.{digits}g}")
-    if isinstance(value, dict):
-        return {k: _rounded(v, digits) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_rounded(v, digits) for v in value]
-    return value
+                machine=machine(), load_average=rounded(load, 2), results=rounded(results))
 
 
 def markdown(report):
@@ -307,10 +224,7 @@ def markdown(report):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog="python -m solutions.bench numpy",
-                                     description=__doc__.splitlines()[0])
-    parser.add_argument("--output", type=Path, default=DATA_DIR / "numpy_cpu.json",
-                        help="where to write the JSON; the Markdown table goes next to it (.md)")
+    parser = argument_parser("numpy", __doc__, "numpy_cpu.json")
     parser.add_argument("--repeats", type=int, default=30,
                         help=f"timed runs of each (default 30; fewer if a dtype takes over "
                              f"{BUDGET_S} s)")

@@ -1,11 +1,11 @@
 """The performance ladder against torch.nn.LSTM (cuDNN): forward and forward + backward.
 
-Usage: python -m solutions.bench gpu [--device DEVICE] [--output PATH | --output-dir DIR]
+Usage: python -m tools.bench gpu [--device DEVICE] [--output PATH | --output-dir DIR]
            [--repeats N] [--warmup N] [--groups G,...] [--impls R,...] [--dtypes D,...]
            [--threads N] [--tf32] [--profile-runs N] [--resume] [--plot-only]
-       python -m solutions.bench gpu --merge A.json B.json ... [--output PATH]
+       python -m tools.bench gpu --merge A.json B.json ... [--output PATH]
 
-Runs every rung of `solutions.ladder` at the sizes of the chapter on the device present
+Runs every rung of `tools.ladder` at the sizes of the chapter on the device present
 (a CUDA GPU if there is one; otherwise the CPU, at reduced sizes, with rungs that need
 a GPU left out). For each configuration and mode it builds every rung (compiles, captures
 graphs), checks its outputs against nn.LSTM's, warms up, then times `--repeats` rounds in
@@ -17,14 +17,15 @@ on a GPU and time.perf_counter on the CPU, then profiles a few runs of each rung
 Modes: "forward" is inference (under torch.no_grad); "forward_backward" is the forward
 with autograd, then the backward of sum(out * dout) for a fixed random dout, giving the
 gradients of x and of every weight. The initial state is zeros, as in training.
-FLOPs: 2·T·B·4H·(I+H) per layer for the forward (the products only; I = H above the
-first layer), three times that for forward + backward. Mixed precision (bfloat16,
+FLOPs: `core.lstm_flops`, the products only: 2·T·B·4H·(I+H) per layer for the forward,
+three times that for forward + backward. Mixed precision (bfloat16,
 float16) is torch.autocast over float32 weights, for the rungs in AUTOCAST_RUNGS.
 TF32 is off for both sides unless --tf32 turns it on for both.
 
 Writes a JSON list of records, one per (configuration, rung, mode), a Markdown table
-and a figure, by default book/data/bench/<device>_ladder.json, .md and .png (<device>
-is "cpu" or the GPU's name). The JSON is written after every configuration, so an
+and a figure (`tools.bench.ladder_records` reads, tabulates and draws the records), by
+default book/data/bench/<device>_ladder.json, .md and .png (<device> is "cpu" or the
+GPU's name). The JSON is written after every configuration, so an
 interrupted run keeps what it measured; --resume skips what a file already holds, and
 --merge joins the files of several partial runs (e.g. one per group) of one device.
 Every record also holds the rung's largest difference from nn.LSTM's output (and, for
@@ -36,64 +37,28 @@ not inflate as it does the elapsed time.
 
 import argparse
 import contextlib
+import importlib
 import json
-import math
 import os
-import platform
-import re
 import statistics
 import sys
 import time
 from pathlib import Path
 
-from solutions.bench import DATA_DIR
-
-FORWARD, FORWARD_BACKWARD = "forward", "forward_backward"
-ALL_MODES = (FORWARD, FORWARD_BACKWARD)
-AUTOCAST_RUNGS = ("hoisted", "compiled", "cuda_graph", "compiled_graph", "cudnn")
-
-
-def _sizes(T, B, H, layers=1, I=None):
-    return dict(T=T, B=B, I=H if I is None else I, H=H, layers=layers)
-
-
-# (sizes, modes, dtypes) per group; the CPU's are the GPU's scaled down to run in minutes.
-GROUPS = {
-    "cuda": {
-        "main": ([_sizes(100, 64, 512), _sizes(100, 64, 512, layers=4)], ALL_MODES,
-                 ("float32", "bfloat16", "float16")),
-        "inference": ([_sizes(512, B, H) for H in (256, 1024) for B in (1, 8)], (FORWARD,),
-                      ("float32", "bfloat16")),
-        "throughput": ([_sizes(50, 128, 1024)], ALL_MODES, ("float32", "bfloat16")),
-        "batch": ([_sizes(100, B, 512) for B in (1, 8, 32, 64, 128, 256)], ALL_MODES,
-                  ("float32",)),
-        "hidden": ([_sizes(100, 64, H) for H in (128, 256, 512, 1024, 2048)], ALL_MODES,
-                   ("float32",)),
-    },
-    "cpu": {
-        "main": ([_sizes(50, 16, 128), _sizes(50, 16, 128, layers=4)], ALL_MODES,
-                 ("float32",)),
-        "inference": ([_sizes(128, B, H) for H in (64, 256) for B in (1, 8)], (FORWARD,),
-                      ("float32",)),
-        "throughput": ([_sizes(25, 64, 256)], ALL_MODES, ("float32",)),
-        "batch": ([_sizes(50, B, 128) for B in (1, 4, 16, 64)], ALL_MODES, ("float32",)),
-        "hidden": ([_sizes(50, 16, H) for H in (32, 64, 128, 256)], ALL_MODES,
-                   ("float32",)),
-    },
-}
-PUBLISHED = (
-    "fastrnns (PyTorch's RNN benchmarks, 2018-19) reported forward times of about 1.2-1.3x "
-    "cuDNN for a TorchScript LSTM with the input projection hoisted, and about 1.4-1.5x for "
-    "the plain scripted loop. Appleyard et al. (cuDNN 5, 2016) reported about 6x over a "
-    "naive GPU LSTM from fused GEMMs and pointwise kernels, and 1.7x more from running "
-    "layers concurrently."
+from tools.bench.core import DATA_DIR, device_description, lstm_flops, time_samples
+from tools.bench.ladder_records import (
+    FORWARD,
+    FORWARD_BACKWARD,
+    GROUPS,
+    key,
+    label,
+    markdown,
+    merge,
+    slug,
+    write,
 )
 
-
-def lstm_flops(T, B, I, H, layers, mode):
-    """FLOPs of one run: 2·T·B·4H·(I+H) per layer forward; 3x that with the backward."""
-    forward = sum(2 * T * B * 4 * H * ((I if k == 0 else H) + H) for k in range(layers))
-    return forward if mode == FORWARD else 3 * forward
+AUTOCAST_RUNGS = ("hoisted", "compiled", "cuda_graph", "compiled_graph", "cudnn")
 
 
 def configurations(device_type, groups, dtypes):
@@ -116,30 +81,6 @@ def configurations(device_type, groups, dtypes):
 
 # ---------------------------------------------------------------------------------------
 # Measuring
-
-
-def machine(device):
-    """The record fields that say what the numbers were measured on."""
-    import torch
-
-    if device.type == "cuda":
-        name = torch.cuda.get_device_name(device)
-    else:
-        name = platform.processor() or platform.machine()
-        with contextlib.suppress(OSError, StopIteration), open("/proc/cpuinfo") as f:
-            name = next(line.split(":", 1)[1].strip() for line in f
-                        if line.startswith("model name"))
-        name = f"cpu: {name}, {torch.get_num_threads()} thread(s)"
-    cudnn = torch.backends.cudnn.version() if device.type == "cuda" else None
-    return dict(device=name, torch=torch.__version__, cuda=torch.version.cuda, cudnn=cudnn,
-                python=platform.python_version(), date=time.strftime("%Y-%m-%d"))
-
-
-def slug(device_name):
-    """'cpu' for the CPU, otherwise the GPU's name as a file name: 'nvidia-h100-80gb-hbm3'."""
-    if device_name.startswith("cpu"):
-        return "cpu"
-    return re.sub(r"[^a-z0-9]+", "-", device_name.lower()).strip("-")
 
 
 def set_tf32(enabled):
@@ -239,20 +180,11 @@ def make_timer(device):
     return time_call
 
 
-def time_interleaved(steps, time_call, repeats, warmup):
-    """{name: (median ms, median cpu_ms or None)}: every round runs every step once,
-    in an order that alternates direction."""
-    names = list(steps)
-    for _ in range(warmup):
-        for name in names:
-            steps[name]()
-    times = {name: [] for name in names}
-    for r in range(repeats):
-        for name in names if r % 2 == 0 else reversed(names):
-            times[name].append(time_call(steps[name]))
+def medians(samples):
+    """{name: (median ms, median cpu_ms or None)} of `make_timer`'s samples."""
     return {name: (statistics.median(ms for ms, _ in t),
                    None if t[0][1] is None else statistics.median(cpu for _, cpu in t))
-            for name, t in times.items()}
+            for name, t in samples.items()}
 
 
 LAUNCH_CALLS = ("cudaLaunchKernel", "cuLaunchKernel", "cudaGraphLaunch", "cuGraphLaunch",
@@ -310,8 +242,14 @@ def _profile_once(step, device):
                        if e.device_type == DeviceType.CPU)
         return launches, len(gpu), [(e.name, float(e.time_range.elapsed_us())) for e in gpu]
     cpu = [e for e in events if e.device_type == DeviceType.CPU]
-    launches = sum(e.name.startswith("aten::") and not _inside_aten(e) for e in cpu)
+    launches = len(aten_calls_from_python(cpu))
     return launches, None, [(e.name, float(e.self_cpu_time_total)) for e in cpu]
+
+
+def aten_calls_from_python(events):
+    """The profiler events that are ATen operators called from Python, not from inside
+    another operator (aten::mm inside aten::matmul is left out)."""
+    return [e for e in events if e.name.startswith("aten::") and not _inside_aten(e)]
 
 
 def _inside_aten(event):
@@ -350,7 +288,7 @@ def measure(sizes, modes, dtype, device, impls, repeats, warmup, profile, done, 
     """
     import torch
 
-    from solutions import ladder
+    from tools import ladder
 
     records = []
     config = dict(sizes, dtype=dtype)
@@ -390,7 +328,7 @@ def measure(sizes, modes, dtype, device, impls, repeats, warmup, profile, done, 
                         float((a - b).abs().max()) for a, b in zip(got[1:], reference[1:],
                                                                strict=True))
                 steps[name] = step
-            times = time_interleaved(steps, make_timer(device), repeats, warmup)
+            times = medians(time_samples(steps, repeats, warmup, clock=make_timer(device)))
             for name in steps:
                 if profile:
                     try:
@@ -398,7 +336,7 @@ def measure(sizes, modes, dtype, device, impls, repeats, warmup, profile, done, 
                                            profile_runs=profile)
                     except Exception as e:
                         log(f"  profiling {name}: {type(e).__name__}: {e}")
-        flops = lstm_flops(**sizes, mode=mode)
+        flops = lstm_flops(**sizes, backward=mode == FORWARD_BACKWARD)
         for name in [r for r in rungs if r in extra]:
             ms, cpu_ms = times.get(name, (None, None))
             base, base_cpu = times.get("cudnn", (None, None))
@@ -419,171 +357,10 @@ def measure(sizes, modes, dtype, device, impls, repeats, warmup, profile, done, 
 
 
 # ---------------------------------------------------------------------------------------
-# Reporting
-
-
-def key(record):
-    c = record["config"]
-    return (c["T"], c["B"], c["I"], c["H"], c["layers"], c["dtype"], record["impl"],
-            record["mode"])
-
-
-def _label(c):
-    return (f"T={c['T']} B={c['B']} I={c['I']} H={c['H']} layers={c['layers']} "
-            f"{c['dtype']}{' (autocast)' if c['dtype'] != 'float32' else ''}")
-
-
-def _fmt(value, spec):
-    return "" if value is None else format(value, spec)
-
-
-def markdown(records):
-    """The records as Markdown: one table per configuration, rungs in ladder order."""
-    from solutions.ladder import RUNGS
-
-    if not records:
-        return "No results.\n"
-    head = records[0]
-    cpu = any(r.get("cpu_ms") is not None for r in records)
-    lines = [f"Performance ladder on {head['device']}: torch {head['torch']}, CUDA "
-             f"{head['cuda']}, cuDNN {head['cudnn']}, {head['date']}; TF32 "
-             f"{'on' if head.get('tf32') else 'off'} for every rung. Medians of "
-             f"{head['repeats']} interleaved runs. x cuDNN: time / nn.LSTM's time "
-             f"(on a CPU, nn.LSTM runs ATen's own CPU kernel, not cuDNN). Launches per step: "
-             f"per timestep and layer, from the profiler."
-             + (" cpu ms: the thread's CPU time (time.thread_time), which a shared machine "
-                "does not inflate." if cpu else ""), ""]
-    columns = [("ms", "ms", ".3f"), ("x cuDNN", "ratio_to_cudnn", ".2f")]
-    if cpu:
-        columns += [("cpu ms", "cpu_ms", ".3f"), ("cpu x cuDNN", "cpu_ratio_to_cudnn", ".2f")]
-    columns += [("TFLOP/s", "tflops", ".3f"), ("launches/step", "launches_per_step", ".1f")]
-    configs = {}
-    for r in records:
-        configs.setdefault(_label(r["config"]), {})[(r["impl"], r["mode"])] = r
-    for label, table in configs.items():
-        modes = [m for m in ALL_MODES if any(mode == m for _, mode in table)]
-        lines += [f"### {label}", ""]
-        header, rule = "| rung |", "|---|"
-        for m in modes:
-            name = "fwd" if m == FORWARD else "fwd+bwd"
-            header += "".join(f" {name} {title} |" for title, _, _ in columns)
-            rule += "---:|" * len(columns)
-        lines += [header, rule]
-        for impl in [i for i in RUNGS if any(i == k[0] for k in table)]:
-            row = f"| {impl} |"
-            for m in modes:
-                r = table.get((impl, m), {})
-                if r.get("error"):
-                    row += f" failed: {r['error'][:40]} |" + " |" * (len(columns) - 1)
-                    continue
-                row += "".join(f" {_fmt(r.get(field), spec)} |" for _, field, spec in columns)
-            lines.append(row)
-        lines.append("")
-    lines += ["FLOPs: 2·T·B·4H·(I+H) per layer forward (products only), three times that "
-              "for forward + backward.", "", f"Published reference points: {PUBLISHED}"]
-    return "\n".join(lines) + "\n"
-
-
-def timing(records):
-    """The time to plot: the CPU time where the records have it, else the elapsed time."""
-    return "cpu_ms" if any(r.get("cpu_ms") is not None for r in records) else "ms"
-
-
-def sweep(records, group, axis, mode=FORWARD):
-    """{rung: [(size, time)]}: the float32 records of a size group along `axis` ("B" or
-    "H"), time as `timing` chooses. The other sizes are held at the group's; along H, the
-    input width I follows H.
-    """
-    kind = "cpu" if records and records[0]["device"].startswith("cpu") else "cuda"
-    base = GROUPS[kind][group][0][0]
-    held = [k for k in base if k != axis and not (axis == "H" and k == "I")]
-    field, out = timing(records), {}
-    for r in records:
-        c = r["config"]
-        if (r["mode"] != mode or c["dtype"] != "float32" or r.get(field) is None
-                or any(c[k] != base[k] for k in held) or (axis == "H" and c["I"] != c["H"])):
-            continue
-        out.setdefault(r["impl"], []).append((c[axis], r[field]))
-    return {name: sorted(points) for name, points in out.items()}
-
-
-def figure(records, path):
-    """Three panels: the ladder at the main size, forward time against B and against H."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    from solutions.ladder import RUNGS
-
-    if not records:
-        return
-    kind = "cpu" if records[0]["device"].startswith("cpu") else "cuda"
-    main_sizes = GROUPS[kind]["main"][0][0]
-    at_main = [r for r in records if r["config"] == dict(main_sizes, dtype="float32")
-               and r.get("ratio_to_cudnn") is not None]
-    fig, axes = plt.subplots(1, 3, figsize=(13, 3.6))
-    names = [n for n in RUNGS if any(r["impl"] == n for r in at_main)]
-    field = timing(records)
-    ratio_field = "cpu_ratio_to_cudnn" if field == "cpu_ms" else "ratio_to_cudnn"
-    what = "CPU time" if field == "cpu_ms" else "time"
-    for j, mode in enumerate(ALL_MODES):
-        ratios = {r["impl"]: r[ratio_field] for r in at_main if r["mode"] == mode}
-        axes[0].bar([i + 0.4 * j for i in range(len(names))],
-                    [ratios.get(n, math.nan) for n in names], width=0.4,
-                    label="forward" if mode == FORWARD else "forward + backward")
-    axes[0].set_xticks([i + 0.2 for i in range(len(names))], names, rotation=60, ha="right")
-    axes[0].set_yscale("log")
-    axes[0].set_ylabel(f"{what} / nn.LSTM's")
-    axes[0].set_title(_label(dict(main_sizes, dtype="float32")), fontsize=8)
-    axes[0].legend(fontsize=7)
-    for ax, group, axis in ((axes[1], "batch", "B"), (axes[2], "hidden", "H")):
-        curves = sweep(records, group, axis)
-        for name in [n for n in RUNGS if len(curves.get(n, ())) > 1]:
-            ax.plot(*zip(*curves[name], strict=True), marker="o", ms=3, label=name,
-                    color=f"C{list(RUNGS).index(name)}")
-        ax.set_xscale("log", base=2)
-        ax.set_yscale("log")
-        ax.set_xlabel(axis)
-        ax.set_ylabel(f"forward, {what} (ms)")
-        ax.set_title(f"forward {what} against {axis}", fontsize=8)
-        if ax.lines:
-            ax.legend(fontsize=6, ncol=2)
-    fig.suptitle(records[0]["device"], fontsize=9)
-    fig.tight_layout()
-    fig.savefig(path, dpi=70)
-    plt.close(fig)
-
-
-def write(records, output):
-    """Write the JSON, the Markdown table and the figure next to each other."""
-    records = sorted(records, key=key)
-    output.parent.mkdir(parents=True, exist_ok=True)
-    output.write_text(json.dumps(records, indent=1) + "\n")
-    output.with_suffix(".md").write_text(markdown(records))
-    try:
-        figure(records, output.with_suffix(".png"))
-    except ImportError as e:  # a machine without matplotlib still gets the numbers
-        print(f"no figure ({e}); `--plot-only` draws it later", file=sys.stderr)
-
-
-def merge(paths):
-    """The records of several JSON files of one device; a later file wins a repeated key."""
-    merged = {}
-    for path in paths:
-        for record in json.loads(Path(path).read_text()):
-            merged[key(record)] = record
-    devices = {r["device"] for r in merged.values()}
-    if len(devices) > 1:
-        raise ValueError(f"the files hold results of several devices: {sorted(devices)}")
-    return list(merged.values())
-
-
-# ---------------------------------------------------------------------------------------
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog="python -m solutions.bench gpu",
+    parser = argparse.ArgumentParser(prog="python -m tools.bench gpu",
                                      description=__doc__.splitlines()[0])
     parser.add_argument("--device", help="cuda, cuda:1 or cpu (default: cuda if present)")
     parser.add_argument("--output", type=Path,
@@ -616,14 +393,14 @@ def main(argv=None):
 
     import torch
 
-    from solutions import ladder
+    from tools import ladder
 
     device = torch.device(args.device or ("cuda" if torch.cuda.is_available() else "cpu"))
     if device.type == "cuda" and not torch.cuda.is_available():
         parser.error("--device cuda, but torch sees no CUDA GPU")
     if device.type == "cpu":
         torch.set_num_threads(args.threads)
-    info = machine(device)
+    info = device_description(device)
     name = f"{slug(info['device'])}_ladder.json"
     output = args.output or (args.output_dir or DATA_DIR) / name
     if args.merge:
@@ -637,6 +414,8 @@ def main(argv=None):
         write(json.loads(output.read_text()), output)
         print(f"Rewrote {output.with_suffix('.md')} and {output.with_suffix('.png')}")
         return 0
+    # The rungs run the book's answers: without solutions/, stop here rather than at each rung.
+    importlib.import_module("tools.ladder.rungs")
     groups = args.groups.split(",")
     unknown = [g for g in groups if g not in GROUPS["cpu"]]
     if unknown:
@@ -664,7 +443,7 @@ def main(argv=None):
     for name, reason in skipped.items():
         log(f"  not run here: {name} ({reason})")
     for sizes, modes, dtype in configurations(device.type, groups, args.dtypes.split(",")):
-        log(_label(dict(sizes, dtype=dtype)))
+        log(label(dict(sizes, dtype=dtype)))
         config_done = {(k[6], k[7]) for k in done if k[:6] == (*sizes.values(), dtype)}
         new = measure(sizes, modes, dtype, device, impls, repeats, args.warmup,
                       args.profile_runs, config_done, log)

@@ -1,8 +1,8 @@
-"""`python -m solutions.bench NAME [options]`: run the benchmark solutions/bench/NAME_bench.py."""
+"""`python -m tools.bench NAME [options]`: run the benchmark tools/bench/NAME_bench.py."""
 
 import sys
 
-from solutions.bench import available, run, usage
+from tools.bench import available, run, usage
 
 
 def main(argv=None):

@@ -1,7 +1,7 @@
 """Data-parallel training of the from-scratch LSTM with torch.distributed (DDP).
 
-    torchrun --nproc_per_node=2 -m solutions.ddp_train                  # 2 GPUs, NCCL
-    torchrun --nproc_per_node=2 -m solutions.ddp_train --device cpu     # 2 processes, gloo
+    torchrun --nproc_per_node=2 -m tools.ddp                  # 2 GPUs, NCCL
+    torchrun --nproc_per_node=2 -m tools.ddp --device cpu     # 2 processes, gloo
 
 Every process holds a copy of the model (`solutions.torch_lstm.LSTM` and a linear
 read-out) and takes its share of every global batch of padded sequences. In backward,
@@ -18,7 +18,8 @@ its first feature so far; sequence lengths vary within a batch. Options: --steps
 --global-batch (split evenly over the processes), --hidden, --layers, --lr (plain SGD),
 --dtype, --seed, --save PATH (rank 0 saves the run for `tests/test_ddp.py`: the initial
 weights, the data indices of every global batch, the first step's gradients, the final
-weights and the losses).
+weights and the losses). The model and the loss are the book's answers
+(`solutions.torch_lstm.LSTM`, `solutions.batching.masked_mse_loss`): this needs the answer key.
 """
 
 import argparse
@@ -35,6 +36,7 @@ from solutions.batching import masked_mse_loss
 from solutions.torch_lstm import LSTM
 
 INPUTS, OUTPUTS = 2, 1
+PROG = "torchrun --nproc_per_node=N -m tools.ddp"
 
 
 def make_dataset(n, T, seed, dtype=torch.float32):
@@ -130,7 +132,7 @@ def train(args):
 
 
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(prog="torchrun --nproc_per_node=N -m solutions.ddp_train",
+    parser = argparse.ArgumentParser(prog=PROG,
                                      description=__doc__.splitlines()[0])
     parser.add_argument("--device", choices=("cuda", "cpu"),
                         default="cuda" if torch.cuda.is_available() else "cpu")
@@ -157,7 +159,3 @@ def main(argv=None):
     finally:
         dist.destroy_process_group()
     return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

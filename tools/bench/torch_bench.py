@@ -1,6 +1,6 @@
 """Ways to run an LSTM layer in PyTorch, forward + backward on the CPU, against torch.nn.LSTM.
 
-Usage: python -m solutions.bench torch [--output PATH] [--repeats N] [--threads N]
+Usage: python -m tools.bench torch [--output PATH] [--repeats N] [--threads N]
 
 Times one LSTM layer, forward and backward (gradients for the inputs, the initial state and
 the weights), in float32, at (T=50, B=32, I=H=128) and (T=100, B=64, I=H=256), run by:
@@ -17,26 +17,19 @@ torch.nn.LSTM, all from one run. Writes JSON and a Markdown table (default
 book/data/bench/torch_cpu.json and .md).
 """
 
-import argparse
 import os
 import time
 import warnings
-from pathlib import Path
 
 import torch
 
-from solutions.bench import DATA_DIR, write_results
-from solutions.bench.numpy_bench import _rounded, lstm_flops, machine, time_alternating
 from solutions.torch_lstm import LSTM, NaiveLSTM, fused_lstm_cell, lstm_layer
+from tools.bench import core
 
 SIZES = [dict(T=50, B=32, I=128, H=128), dict(T=100, B=64, I=256, H=256)]
 BASELINE = "torch.nn.LSTM"
-FLOP_COUNT = (
-    "Matrix products only, 2 FLOPs per multiply-add: the forward's gates cost 2·T·B·(I+H)·4H, "
-    "the backward twice that (gradients of the inputs and of the weights), so a pass is "
-    "24·T·B·H·(I+H) FLOPs for every variant; they differ in how many products (and kernel "
-    "launches) that work is cut into, not in the work."
-)
+# Every variant does the same work; they differ in how many products (and kernel
+# launches) that work is cut into.
 
 
 def unhoisted_layer(x, h0, c0, w_ih, w_hh, b_ih, b_hh, cell=fused_lstm_cell):
@@ -175,15 +168,15 @@ def benchmark(repeats):
             err = max((out - want[0]).abs().max().item(), (dx - want[1]).abs().max().item())
             if err > 1e-4:
                 raise RuntimeError(f"{name} disagrees with {BASELINE}: {err:.3g}")
-        seconds = time_alternating(runs, repeats)
-        flops = lstm_flops(**s)
+        seconds = core.time_alternating(runs, repeats)
+        flops = core.lstm_flops(**s)
         results.append(dict(sizes=s, gflop=flops / 1e9, variants=[
             dict(name=name, ms=1e3 * t, ratio=t / seconds[BASELINE], gflops=flops / t / 1e9)
             for name, t in seconds.items()]))
     load = dict(before=load_before, after=os.getloadavg()[0])
-    return dict(benchmark="torch", dtype="float32", flop_count=FLOP_COUNT, repeats=repeats,
-                date=time.strftime("%Y-%m-%d"), machine=machine(), load_average=load,
-                kernels_per_step=kernels_per_step(), results=_rounded(results))
+    return dict(benchmark="torch", dtype="float32", flop_count=core.FLOP_COUNT, repeats=repeats,
+                date=time.strftime("%Y-%m-%d"), machine=core.machine(), load_average=load,
+                kernels_per_step=kernels_per_step(), results=core.rounded(results))
 
 
 def markdown(report):
@@ -210,10 +203,7 @@ def markdown(report):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog="python -m solutions.bench torch",
-                                     description=__doc__.splitlines()[0])
-    parser.add_argument("--output", type=Path, default=DATA_DIR / "torch_cpu.json",
-                        help="where to write the JSON; the Markdown table goes next to it (.md)")
+    parser = core.argument_parser("torch", __doc__, "torch_cpu.json")
     parser.add_argument("--repeats", type=int, default=10, help="timed runs of each (default 10)")
     parser.add_argument("--threads", type=int, default=1,
                         help="torch's intra-op threads (default 1)")
@@ -224,5 +214,5 @@ def main(argv=None):
         parser.error(f"--threads must be at least 1; got {args.threads}")
     torch.set_num_threads(args.threads)
     report = benchmark(args.repeats)
-    write_results(report, markdown(report), args.output)
+    core.write_results(report, markdown(report), args.output)
     return 0
