@@ -20,3 +20,35 @@ def pytest_collection_modifyitems(items):
         return 1 if item.path.suffix == ".ipynb" else 2
 
     items.sort(key=rank)  # stable: within a rank, the collection order
+
+
+# ---------------------------------------------------------------------------------------
+# The built book, shared by the tests that need it (tests/test_book_build.py and
+# tests/test_book_browser.py): built once per test run, even when xdist puts those tests
+# on different workers (the first worker to ask builds, under a lock; the others wait and
+# read the result).
+
+import fcntl  # noqa: E402
+import json  # noqa: E402
+import os  # noqa: E402
+
+import pytest  # noqa: E402
+from bookbuild import BuiltBook, build_book  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def built_book(tmp_path_factory):
+    """The self-study edition of the book (tests/bookbuild.py), built once per test run."""
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        shared = tmp_path_factory.getbasetemp().parent  # one folder for all workers of this run
+    else:
+        shared = tmp_path_factory.getbasetemp()
+    out, record = shared / "built-book", shared / "built-book.json"
+    with open(shared / "built-book.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+        if not record.exists():
+            book = build_book(out)
+            record.write_text(json.dumps({"returncode": book.returncode,
+                                          "problems": book.problems}))
+        saved = json.loads(record.read_text())
+    return BuiltBook(out / "_build" / "html", saved["returncode"], saved["problems"])
