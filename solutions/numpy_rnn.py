@@ -1,6 +1,6 @@
 """A simple (Elman) RNN in NumPy: one step, a whole sequence, and backpropagation through time.
 
-Conventions (see CONTRACT.md): batch-major sequences x (B, T, I); row vectors,
+Conventions (book/91_conventions.ipynb): batch-major sequences x (B, T, I); row vectors,
 z = x @ Wx + h @ Wh + b; Wx (I, H), Wh (H, H), b (H,). Every function keeps the
 dtype of x (float32 or float64).
 """

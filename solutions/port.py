@@ -1,6 +1,6 @@
 """Port one LSTM layer's weights between the book's NumPy layout, TF1, PyTorch and Keras.
 
-The book's layout (CONTRACT.md) is the hub; each framework converts to and from it.
+The book's layout (book/91_conventions.ipynb) is the hub; each framework converts to and from it.
 All functions take and return NumPy arrays (pass `tensor.detach().numpy()` for torch),
 keep the dtype, and need only NumPy. H is the hidden size, I the input size.
 

@@ -2,7 +2,7 @@
 
 Everything here adds ops to the default `tf.Graph`; nothing runs until a
 `tf.compat.v1.Session` runs it. The variables follow TF's own `LSTMCell`, so values copy
-between the two unchanged (see CONTRACT.md):
+between the two unchanged (see book/91_conventions.ipynb):
 
 - `kernel` [I + H, 4H] multiplies concat([x, h]) (the input rows first, then the h rows);
 - `bias` [4H], initialized to zeros;

@@ -1,6 +1,6 @@
 """An LSTM in PyTorch, from scratch: a naive module, a fused cell and a drop-in nn.LSTM.
 
-Conventions (those of torch.nn.LSTM; see CONTRACT.md). Weights are (out, in), and the
+Conventions (those of torch.nn.LSTM; see book/91_conventions.ipynb). Weights are (out, in), and the
 four row blocks of W_ih (4H, I) and W_hh (4H, H) are the gates in the order i, f, g, o:
 
     gates = x @ W_ih.T + b_ih + h @ W_hh.T + b_hh          (B, 4H)
