@@ -39,6 +39,7 @@ def grader_libraries(since):
     if site.ENABLE_USER_SITE:
         folders.add(site.getusersitepackages())
     folders |= {entry for entry in path if _holds_distributions(entry)}
+    folders.add(os.path.dirname(os.path.realpath(os.__file__)))  # where the stdlib really is
     folders.add(str(ROOT / "autograde"))
     trusted = sorted({os.path.realpath(f) for f in folders if os.path.isdir(f)})
     return Libraries(path=path, trusted=trusted, since=since)
