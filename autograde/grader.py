@@ -217,10 +217,10 @@ def _score(exercise, location, cases, run, limits):
     if done.cell is None:
         return entry(exercise, location, "error", 0.0,
                      f"its cell did not finish: {stopped}", [], notes)
-    if done.cell.get("ok") is not True:
+    if not done.cell.ok:
         return entry(exercise, location, "error", 0.0,
-                     f"its cell raised {_exception(done.cell.get('error'))}", [], notes)
-    if done.cell.get("defined") is not True:
+                     f"its cell raised {_exception(done.cell.error)}", [], notes)
+    if not done.cell.defined:
         return entry(exercise, location, "error", 0.0,
                      f"its cell ran but did not define {id}", [], notes)
     results, stub, forbidden, crashed = [], False, None, False
@@ -230,18 +230,18 @@ def _score(exercise, location, cases, run, limits):
             crashed = True
             results.append(Result(case.label, False, why))
             continue
-        status = outcome.get("status")
+        status = outcome.status
         if status is CaseStatus.STUB:
             stub = True
             break
-        if status is CaseStatus.OK and isinstance(outcome.get("outputs"), dict):
+        if status is CaseStatus.OK and outcome.outputs is not None:
             try:
-                results.append(compare_case(case, outcome["outputs"]))
+                results.append(compare_case(case, outcome.outputs))
             except Exception as e:
                 results.append(Result(case.label, False, f"its outputs could not be compared "
                                                          f"({type(e).__name__}: {clean(e)})"))
             continue
-        error = outcome.get("error") if isinstance(outcome.get("error"), dict) else {}
+        error = outcome.error or {}
         if error.get("type") == ForbiddenFrameworkCall.__name__:
             forbidden = clean(error.get("message"))
         if status is CaseStatus.SUBMISSION_ERROR:

@@ -29,8 +29,17 @@ import sys
 import time
 
 from autograde.sandbox import confine, guards, libraries, reap
-from autograde.sandbox.protocol import (CaseResult, CaseStatus, CellResult, End, Event,
-                                        EventKind, Job, Phase)
+from autograde.sandbox.protocol import (
+    CaseResult,
+    CaseStatus,
+    CellResult,
+    End,
+    Event,
+    EventKind,
+    Job,
+    Phase,
+    decode_cell,
+)
 
 _write = os.write  # kept: a cell may replace os.write, but not these references
 _MISSING = object()
@@ -151,7 +160,8 @@ class Runner:
             reap.kill_all_mine()
         self.events.emit(Event(EventKind.EXERCISE, Phase.END, id=id, end=end, code=code))
         try:
-            return self.wire.read(out, ["cell"], 2**16).get("ok") is True
+            cell = decode_cell(self.wire.read(out, ["cell"], 2**16))
+            return cell is not None and cell.ok
         except Exception:
             return False
 

@@ -185,12 +185,12 @@ class CellResult:
 
 
 def decode_cell(value):
-    """The cell's result as a dict {"ok", "defined", "error"}, or None if malformed."""
+    """The CellResult in a value the child wrote, or None if it is not one."""
     if not isinstance(value, dict) or not isinstance(value.get("ok"), bool):
         return None
     error = value.get("error")
-    return {"ok": value["ok"], "defined": value.get("defined") is True,
-            "error": error if isinstance(error, dict) else None}
+    return CellResult(ok=value["ok"], defined=value.get("defined") is True,
+                      error=error if isinstance(error, dict) else None)
 
 
 @dataclass
@@ -211,28 +211,29 @@ class CaseResult:
 
 
 def decode_case(value):
-    """One case's result as a dict {"status": CaseStatus, "outputs"?, "error"?}, or None
-    if it is not one."""
+    """The CaseResult in a value the child wrote, or None if it is not one."""
     if not isinstance(value, dict):
         return None
     try:
         status = CaseStatus(value.get("status"))
     except ValueError:
         return None
-    return {**value, "status": status}
+    outputs, error = value.get("outputs"), value.get("error")
+    return CaseResult(status, outputs=outputs if isinstance(outputs, dict) else None,
+                      error=error if isinstance(error, dict) else None)
 
 
 @dataclass
 class ExerciseRun:
     """What the child reported for one exercise, decoded.
 
-    cell:    decode_cell's dict for its cell, or None if the cell did not finish.
-    cases:   one entry per case: decode_case's dict, or None if it has none.
+    cell:    the CellResult of its cell, or None if the cell did not finish.
+    cases:   one entry per case: its CaseResult, or None if it has none.
     ended:   how the run ended (End); for End.STOPPED, `reason` says why in a sentence.
     code:    exit status or signal number (End.EXITED, End.SIGNAL).
     """
 
-    cell: dict | None
+    cell: CellResult | None
     cases: list
     ended: End
     code: int | None = None

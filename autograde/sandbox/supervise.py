@@ -18,8 +18,18 @@ from pathlib import Path
 
 from autograde import wire
 from autograde.sandbox import confine, launch, reap
-from autograde.sandbox.protocol import (FORKED_ENDS, Confinement, End, Event, EventKind,
-                                        ExerciseRun, Job, Phase, decode_case, decode_cell)
+from autograde.sandbox.protocol import (
+    FORKED_ENDS,
+    Confinement,
+    End,
+    Event,
+    EventKind,
+    ExerciseRun,
+    Job,
+    Phase,
+    decode_case,
+    decode_cell,
+)
 
 MAX_OUTPUT_BYTES = 256 * 2**20  # what one exercise's outputs may hold, all cases together
 
