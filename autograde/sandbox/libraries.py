@@ -82,6 +82,7 @@ class Trust:
         self.files = frozenset(files)
         self.sandbox = os.path.realpath(sandbox_folder) + os.sep
         self.since = libraries.since
+        self._seen = {}  # file name -> _in_libraries's answer
 
     def __call__(self, filename):
         """True for code from the standard library, an installed library or autograde;
@@ -100,12 +101,11 @@ class Trust:
             return False
         return info.st_ctime < self.since and info.st_uid not in UID_POOL
 
-    @functools.lru_cache(maxsize=4096)
     def _in_libraries(self, filename):
         """The real path of `filename` if it lies in a trusted folder, else None."""
-        path = os.path.realpath(filename)
-        if path.startswith(self.sandbox):
-            return None
-        if path in self.files or path.startswith(self.folders):
-            return path
-        return None
+        if filename not in self._seen:
+            path = os.path.realpath(filename)
+            inside = not path.startswith(self.sandbox) and (
+                path in self.files or path.startswith(self.folders))
+            self._seen[filename] = path if inside else None
+        return self._seen[filename]
