@@ -13,13 +13,20 @@ check does not see it (the runtime guard is what is tested):
 
 Both must gain nothing; and a correct answer whose check uses torch must still pass
 (which fails if the anchor is not recognised at all).
+
+Which code counts as trusted library code (`autograde.sandbox.libraries.Trust`) is
+tested on its own at the end: nothing the submission could have written is.
 """
+
+import os
 
 import pytest
 from hostile import IMPORTS, notebook
 
 from autograde import grader
 from autograde.sandbox import Limits
+from autograde.sandbox.libraries import Trust
+from autograde.sandbox.protocol import Libraries
 
 LIMITS = Limits(timeout=30, memory_mb=4096, processes=256)
 
@@ -149,3 +156,36 @@ def test_running_the_anchors_own_code_gains_nothing(graded):
 def test_the_checks_own_framework_calls_are_allowed(graded):
     port = graded["tf1_to_numpy"]
     assert port["verdict"] == "passed" and port["points"] == port["max_points"], port
+
+
+# ---------------------------------------------------------------------------------------
+# Trusted library code
+
+
+def test_code_in_the_libraries_is_trusted_until_it_changes(tmp_path):
+    library = tmp_path / "site-packages"
+    (library / "framework").mkdir(parents=True)
+    module = library / "framework" / "layers.py"
+    module.write_text("def layer(): pass\n")
+    changed = os.stat(module).st_ctime
+    before = Trust(Libraries(path=[], trusted=[str(library)], since=changed + 1), tmp_path / "x")
+    assert before(str(module))
+    assert before("<frozen importlib._bootstrap>")
+    # Written (or rewritten) once the grading began: it may be the submission's.
+    after = Trust(Libraries(path=[], trusted=[str(library)], since=changed), tmp_path / "x")
+    assert not after(str(module))
+
+
+def test_nothing_the_submission_writes_or_compiles_is_trusted(tmp_path):
+    library = tmp_path / "site-packages"
+    sandbox = library / "autograde-123"
+    (sandbox / "work0").mkdir(parents=True)
+    mine = sandbox / "work0" / "helper.py"  # its scratch folder, inside a library folder
+    mine.write_text("")
+    elsewhere = tmp_path / "elsewhere.py"
+    elsewhere.write_text("")
+    link = library / "linked.py"  # a link from a library folder to a file of its own
+    link.symlink_to(mine)
+    trust = Trust(Libraries(path=[], trusted=[str(library)], since=2**40), sandbox)
+    for name in (str(mine), str(elsewhere), str(link), "<cell 3>", "<string>"):
+        assert not trust(name), name
