@@ -5,8 +5,16 @@ import json
 import pytest
 
 from autograde.sandbox import Inputs, Limits, run_notebook
-from autograde.sandbox.protocol import (CaseStatus, CellResult, End, Event, EventKind, Phase,
-                                        decode_case, decode_cell)
+from autograde.sandbox.protocol import (
+    CaseStatus,
+    CellResult,
+    End,
+    Event,
+    EventKind,
+    Phase,
+    decode_case,
+    decode_cell,
+)
 
 
 def test_an_event_travels_as_one_json_line():
