@@ -11,9 +11,11 @@ The checks' own code may call them (to run a ported reference): a call is refuse
 if submission code is on the call stack between it and the trust anchor, the grader's
 entry into the checks (see `trust_anchor`).
 
-This is a second line: in-process Python cannot be walled off from code that sets out
-to attack the grader itself, which is why the grader computes every expected value in
-its own process and trusts nothing the child reports beyond the outputs it compares.
+This is a second line, behind the static check: in-process Python cannot be walled off
+from code that sets out to attack the grader itself (code compiled under a library's
+file name passes for library code; a submission that digs the originals out of the
+patched functions can call them), which is why the grader computes every expected
+value in its own process and trusts nothing the child reports beyond the outputs.
 """
 
 import sys
