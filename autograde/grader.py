@@ -32,7 +32,8 @@ from autograde import notebook, registry, sandbox
 from autograde.check import Report
 from autograde.compare import Result, compare_case
 from autograde.formats import clean, quote
-from autograde.sandbox import Limits, describe_end
+from autograde.sandbox import CaseStatus, End, Limits, describe_end
+from autograde.sandbox.guards import ForbiddenFrameworkCall
 
 SCHEMA = "autograde-report/1"
 
@@ -45,7 +46,7 @@ def grade(path, limits=None, only=None, parallel=2, inline=False):
               notebook, those of its chapter and those it defines).
     parallel: notebooks run at the same time.
     inline:   run exercises inside the notebook's child process rather than in a fork
-              of it (see autograde._runner); for tests.
+              of it (see autograde.sandbox.child); for tests.
     Raises FileNotFoundError if `path` does not exist.
     """
     path = Path(path)
@@ -208,7 +209,7 @@ def _score(exercise, location, cases, run, limits):
         return entry(exercise, location, "error", 0.0, "it was not run (the notebook's "
                      "earlier code stopped the sandbox)", [], notes)
     stopped = _ending(done, limits)
-    if done.ended not in ("exited", "signal", "timeout", "inline"):
+    if done.ended is End.STOPPED:
         # The process that ran and watched it died or was stopped during it: whatever it
         # wrote is not trusted.
         return entry(exercise, location, "error", 0.0, f"it stopped the grading: {stopped}",
@@ -216,10 +217,10 @@ def _score(exercise, location, cases, run, limits):
     if done.cell is None:
         return entry(exercise, location, "error", 0.0,
                      f"its cell did not finish: {stopped}", [], notes)
-    if done.cell.get("ok") is not True:
+    if not done.cell.ok:
         return entry(exercise, location, "error", 0.0,
-                     f"its cell raised {_exception(done.cell.get('error'))}", [], notes)
-    if done.cell.get("defined") is not True:
+                     f"its cell raised {_exception(done.cell.error)}", [], notes)
+    if not done.cell.defined:
         return entry(exercise, location, "error", 0.0,
                      f"its cell ran but did not define {id}", [], notes)
     results, stub, forbidden, crashed = [], False, None, False
@@ -229,23 +230,23 @@ def _score(exercise, location, cases, run, limits):
             crashed = True
             results.append(Result(case.label, False, why))
             continue
-        status = outcome.get("status")
-        if status == "stub":
+        status = outcome.status
+        if status is CaseStatus.STUB:
             stub = True
             break
-        if status == "ok" and isinstance(outcome.get("outputs"), dict):
+        if status is CaseStatus.OK and outcome.outputs is not None:
             try:
-                results.append(compare_case(case, outcome["outputs"]))
+                results.append(compare_case(case, outcome.outputs))
             except Exception as e:
                 results.append(Result(case.label, False, f"its outputs could not be compared "
                                                          f"({type(e).__name__}: {clean(e)})"))
             continue
-        error = outcome.get("error") if isinstance(outcome.get("error"), dict) else {}
-        if error.get("type") == "ForbiddenFrameworkCall":
+        error = outcome.error or {}
+        if error.get("type") == ForbiddenFrameworkCall.__name__:
             forbidden = clean(error.get("message"))
-        if status == "submission_error":
+        if status is CaseStatus.SUBMISSION_ERROR:
             message = f"{id} {clean(error.get('message'))}."
-        elif status == "error":
+        elif status is CaseStatus.ERROR:
             message = f"raised {_exception(error)}{_hint(error)}"
         else:
             message = (f"returned something the grader cannot receive (larger than the "
@@ -271,13 +272,13 @@ def _score(exercise, location, cases, run, limits):
 
 def _ending(done, limits):
     """A sentence for how an exercise's run was cut short."""
-    if done.ended in ("exited", "signal"):
+    if done.ended in (End.EXITED, End.SIGNAL):
         return describe_end(done.ended, done.code)
-    if done.ended == "timeout":
+    if done.ended is End.TIMEOUT:
         return f"it did not finish within {limits.timeout:g} s (the time limit)"
-    if done.ended == "inline":
+    if done.ended is End.INLINE:
         return "the grader received no result"
-    return done.ended
+    return done.reason
 
 
 def _context_notes(location, run):

@@ -22,6 +22,7 @@ from pathlib import Path
 
 from autograde.course import top_level_names
 from autograde.formats import clean
+from autograde.sandbox.guards import FRAMEWORK_RNN_NAMES, FRAMEWORKS
 
 SKIP_FOLDERS = {".ipynb_checkpoints", "_build", "__pycache__", ".git"}
 MAX_NOTEBOOK_BYTES = 50 * 2**20
@@ -315,19 +316,9 @@ def _lines_inside_strings(code):
 
 
 # ---------------------------------------------------------------------------------------
-# Framework LSTMs in from-scratch exercises
+# Framework LSTMs in from-scratch exercises (FRAMEWORK_RNN_NAMES is the one list of
+# them, which the sandbox's guards also make refuse to run)
 
-FRAMEWORKS = ("torch", "tensorflow", "keras", "tf_keras")
-# Attribute names that mean "the framework's own recurrent layer or kernel".
-FRAMEWORK_RNN_NAMES = {
-    "LSTM", "LSTMCell", "RNN", "RNNCell", "RNNBase", "RNNCellBase", "GRU", "GRUCell", "_VF",
-    "lstm", "lstm_cell", "gru", "gru_cell", "rnn_tanh", "rnn_relu", "rnn_tanh_cell",
-    "rnn_relu_cell", "dynamic_rnn", "static_rnn", "bidirectional_dynamic_rnn",
-    "static_bidirectional_rnn", "raw_rnn", "static_state_saving_rnn", "BasicLSTMCell",
-    "BasicRNNCell", "MultiRNNCell", "LSTMBlockCell", "LSTMBlockFusedCell", "CudnnLSTM",
-    "CuDNNLSTM", "CudnnRNNTanh", "SimpleRNN", "SimpleRNNCell", "StackedRNNCells",
-    "LayerNormBasicLSTMCell", "ConvLSTM2D",
-}
 # What a bare name usually means when the cell does not say how it was imported.
 _USUAL_ALIASES = {"tf": "tensorflow", "nn": "torch.nn", "F": "torch.nn.functional",
                   "torch": "torch", "keras": "keras", "tensorflow": "tensorflow"}

@@ -19,7 +19,7 @@ import os
 import sys
 import warnings
 
-_ENVIRONMENT = {
+ENVIRONMENT = {
     "TF_USE_LEGACY_KERAS": "1",  # tf.keras = tf_keras (Keras 2), needed by tf.compat.v1
     "TF_CPP_MIN_LOG_LEVEL": "3",  # the C++ side logs errors only
     # oneDNN reorders float32 sums, so results would differ between machines in the last bits.
@@ -43,7 +43,7 @@ def import_tf():
                 "`from autograde.tfcompat import import_tf; tf = import_tf()`."
             )
     else:
-        os.environ.update(_ENVIRONMENT)
+        os.environ.update(ENVIRONMENT)
     # Deprecation notices from tf.compat.v1 are expected in this track; they are not news.
     warnings.filterwarnings("ignore", category=DeprecationWarning)
     warnings.filterwarnings("ignore", message=r".*is deprecated and will be removed",

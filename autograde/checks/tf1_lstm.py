@@ -145,9 +145,15 @@ _CELL_ALLOWED = []  # non-empty while autograde's own lstm_cell runs TF's LSTMCe
 def _no_framework_rnn():
     """While the learner's graph is built, TF's own RNN cells and layers refuse to run.
 
-    The one exception is this module's `lstm_cell`, which the later chapters hand to
-    learners whose own cell is not at hand: the loop is graded there, not the cell.
+    The ones named in the grader's one list of framework RNNs
+    (`autograde.sandbox.guards.FRAMEWORK_RNN_NAMES`): each is switched off where a call
+    to it goes through, the nearest `__call__` defined in these modules (RNNCell's, or
+    LayerRNNCell's for LSTMCell; RNN's for Keras layers), else its own `call` (Keras
+    cells). The one exception is this module's `lstm_cell`, which the later chapters
+    hand to learners whose own cell is not at hand: the loop is graded there, not the cell.
     """
+    from autograde.sandbox.guards import FRAMEWORK_RNN_NAMES
+
     _tf()  # tf_keras must not be the first to import TensorFlow
     from tf_keras.src.layers.rnn import base_rnn, legacy_cells, lstm
 
@@ -160,10 +166,19 @@ def _no_framework_rnn():
 
         return call
 
-    cells = [cls for cls in vars(legacy_cells).values()
-             if isinstance(cls, type) and "__call__" in vars(cls)]  # RNNCell, LayerRNNCell
-    patched = [(cls, "__call__") for cls in cells] + [(base_rnn.RNN, "__call__"),
-                                                      (lstm.LSTMCell, "call")]
+    modules = (legacy_cells, base_rnn, lstm)
+    here = {m.__name__ for m in modules}
+    patched = []
+    for module in modules:
+        for name in sorted(FRAMEWORK_RNN_NAMES):
+            cls = getattr(module, name, None)
+            if not isinstance(cls, type):
+                continue
+            owner = next((c for c in cls.__mro__
+                          if "__call__" in vars(c) and c.__module__ in here), None)
+            where = (owner, "__call__") if owner else (cls, "call") if "call" in vars(cls) else None
+            if where and where not in patched:
+                patched.append(where)
     saved = [vars(cls)[name] for cls, name in patched]
     try:
         for (cls, name), original in zip(patched, saved, strict=True):

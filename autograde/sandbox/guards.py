@@ -1,0 +1,220 @@
+"""What a submission may not do in the child: import `solutions`, or call a framework's
+own LSTM/RNN in an exercise that must be written from scratch.
+
+`FRAMEWORK_RNN_NAMES` is the one list of those framework names. The grader's static
+check (`autograde.notebook.framework_rnn_uses`) refuses a cell that names one; the
+TensorFlow checks switch TF's cells off while a learner's graph is built
+(`autograde.checks.tf1_lstm`); and here, `FrameworkGuard` makes every one of them that
+the frameworks have raise `ForbiddenFrameworkCall` when the submission's code calls it.
+
+The checks' own code may call them (to run a ported reference): a call is refused only
+if submission code is on the call stack between it and the trust anchor, the grader's
+entry into the checks (see `trust_anchor`).
+
+This is a second line, behind the static check: in-process Python cannot be walled off
+from code that sets out to attack the grader itself (code compiled under a library's
+file name passes for library code; a submission that digs the originals out of the
+patched functions can call them), which is why the grader computes every expected
+value in its own process and trusts nothing the child reports beyond the outputs.
+"""
+
+import sys
+import types
+
+# Attribute names that mean "the framework's own recurrent layer or kernel": torch
+# (torch.nn.LSTM, torch.lstm, torch._VF, ...), TensorFlow 1 (dynamic_rnn, the rnn_cell
+# classes, contrib cells) and Keras layers.
+FRAMEWORK_RNN_NAMES = frozenset({
+    "LSTM", "LSTMCell", "RNN", "RNNCell", "RNNBase", "RNNCellBase", "GRU", "GRUCell", "_VF",
+    "lstm", "lstm_cell", "gru", "gru_cell", "rnn_tanh", "rnn_relu", "rnn_tanh_cell",
+    "rnn_relu_cell", "dynamic_rnn", "static_rnn", "bidirectional_dynamic_rnn",
+    "static_bidirectional_rnn", "raw_rnn", "static_state_saving_rnn", "BasicLSTMCell",
+    "BasicRNNCell", "MultiRNNCell", "LSTMBlockCell", "LSTMBlockFusedCell", "CudnnLSTM",
+    "CuDNNLSTM", "CudnnRNNTanh", "SimpleRNN", "SimpleRNNCell", "StackedRNNCells",
+    "LayerNormBasicLSTMCell", "ConvLSTM2D",
+})
+FRAMEWORKS = ("torch", "tensorflow", "keras", "tf_keras")
+
+
+class ForbiddenFrameworkCall(Exception):
+    """A from-scratch exercise called the framework's own LSTM/RNN."""
+
+
+# ---------------------------------------------------------------------------------------
+# The trust anchor
+
+_anchor_code = []  # [the code object of the function marked with trust_anchor]
+
+
+def trust_anchor(function):
+    """Mark `function` as the trust anchor: the grader's own entry into an exercise's checks.
+
+    Why it exists: below the anchor on the call stack is only the grader's runner; above
+    it, the checks' code (which may use the framework's LSTM to run a reference) and the
+    submission's (which may not). So a framework call is allowed only if every frame
+    between it and the anchor is trusted library code (`libraries.Trust`).
+
+    Why it is a code object, and the outermost one: the anchor is recognised by the
+    identity of its code object, not by a name, so renaming the method changes nothing
+    and a submission's function called `check` is just submission code; and only the
+    outermost frame running that code counts, so a submission that calls the anchor
+    itself (or wraps its code object in a function of its own) does not cut its own
+    frames, which lie between that inner call and the real anchor, out of the check.
+    Used once, on `child.Runner.check`.
+    """
+    if _anchor_code and _anchor_code[0] is not function.__code__:
+        raise RuntimeError("there is one trust anchor; it is already set")
+    _anchor_code[:] = [function.__code__]
+    return function
+
+
+def submission_on_stack(frame, trusted):
+    """True if a frame from `frame` down to the outermost trust-anchor frame is not
+    trusted (`trusted(filename)`), or if no anchor is on the stack at all."""
+    anchor = _anchor_code[0] if _anchor_code else None
+    untrusted_seen, verdict = False, True
+    while frame is not None:
+        if frame.f_code is anchor:
+            verdict = untrusted_seen  # the last assignment is the outermost anchor's
+        elif not untrusted_seen and not trusted(frame.f_code.co_filename):
+            untrusted_seen = True
+        frame = frame.f_back
+    return verdict
+
+
+def _refusing(original, label, trusted):
+    """`original`, except that it raises ForbiddenFrameworkCall when called from the
+    submission's code (directly, or through autograde.reference or any other library)."""
+    def guarded(*args, **kwargs):
+        if submission_on_stack(sys._getframe(1), trusted):
+            raise ForbiddenFrameworkCall(f"{label} is not allowed: this exercise must be "
+                                         f"written from scratch")
+        return original(*args, **kwargs)
+    return guarded
+
+
+# ---------------------------------------------------------------------------------------
+# The guards
+
+
+class ImportGuard:
+    """A meta path finder: refuses `solutions`, and lets `on_import` patch frameworks."""
+
+    def __init__(self):
+        self.on_import = None
+
+    def find_spec(self, name, path=None, target=None):
+        if name == "solutions" or name.startswith("solutions."):
+            raise ModuleNotFoundError("the grader does not let a submission import "
+                                      "`solutions`", name=name)
+        if self.on_import and name in FRAMEWORKS:
+            for finder in sys.meta_path:
+                if finder is self or not hasattr(finder, "find_spec"):
+                    continue
+                spec = finder.find_spec(name, path, target)
+                if spec is not None and spec.loader is not None:
+                    spec.loader = _PatchingLoader(spec.loader, self.on_import)
+                    return spec
+        return None
+
+
+class _PatchingLoader:
+    def __init__(self, loader, after):
+        self.loader, self.after = loader, after
+
+    def create_module(self, spec):
+        return self.loader.create_module(spec)
+
+    def exec_module(self, module):
+        self.loader.exec_module(module)
+        self.after()
+
+
+class FrameworkGuard:
+    """While installed, the frameworks' own LSTMs/RNNs raise ForbiddenFrameworkCall.
+
+    Covers every name in FRAMEWORK_RNN_NAMES that torch (torch.nn's recurrent modules,
+    torch.lstm and friends, torch._VF), TensorFlow 1 (dynamic_rnn and friends, the
+    rnn_cell classes) and Keras (its layers) have, loaded now or later.
+    `remove()` puts everything back (for exercises run in the child itself).
+    trusted: `libraries.Trust`, which tells library code from the submission's.
+    """
+
+    def __init__(self, import_guard, trusted):
+        self.import_guard, self.trusted, self.saved, self.done = import_guard, trusted, [], set()
+
+    def install(self):
+        self.import_guard.on_import = self.patch_loaded
+        self.patch_loaded()
+
+    def remove(self):
+        self.import_guard.on_import = None
+        for owner, name, original in reversed(self.saved):
+            try:
+                setattr(owner, name, original)
+            except (AttributeError, TypeError):
+                pass
+        self.saved, self.done = [], set()
+
+    def patch_loaded(self):
+        if "torch" in sys.modules and "torch" not in self.done:
+            self._torch(sys.modules["torch"])
+        if "tensorflow" in sys.modules and "tensorflow" not in self.done:
+            self._tensorflow(sys.modules["tensorflow"])
+        for keras in ("tf_keras", "keras"):
+            if keras in sys.modules and keras not in self.done:
+                self._keras(keras, sys.modules[keras])
+
+    def _set(self, owner, name, label):
+        """Make owner.name refuse to run when called from the submission's code."""
+        try:
+            original = getattr(owner, name)
+            setattr(owner, name, _refusing(original, label, self.trusted))
+            self.saved.append((owner, name, original))
+        except (AttributeError, TypeError, ImportError):
+            pass
+
+    def _classes(self, owner, methods, prefix):
+        """Patch `methods` of the classes in `owner` named in FRAMEWORK_RNN_NAMES."""
+        for name in sorted(FRAMEWORK_RNN_NAMES):
+            cls = getattr(owner, name, None)
+            if isinstance(cls, type):
+                for method in methods:
+                    if method in vars(cls):
+                        self._set(cls, method, f"{prefix}.{name}")
+
+    def _functions(self, owners, prefix):
+        """Patch the functions in `owners` named in FRAMEWORK_RNN_NAMES."""
+        for name in sorted(FRAMEWORK_RNN_NAMES):
+            for owner in owners:
+                if owner is None:
+                    continue
+                value = getattr(owner, name, None)
+                if callable(value) and not isinstance(value, (type, types.ModuleType)):
+                    self._set(owner, name, f"{prefix}.{name}")
+
+    def _torch(self, torch):
+        self.done.add("torch")
+        rnn = getattr(getattr(getattr(torch, "nn", None), "modules", None), "rnn", None)
+        self._classes(rnn, ("__init__", "forward"), "torch.nn")
+        self._functions((torch, getattr(torch, "_VF", None),
+                         getattr(getattr(torch, "_C", None), "_VariableFunctions", None)),
+                        "torch")
+
+    def _tensorflow(self, tf):
+        self.done.add("tensorflow")
+        try:
+            from tensorflow.python.ops import rnn
+            v1_nn = tf.compat.v1.nn
+        except Exception:
+            return
+        self._functions((rnn, v1_nn), "tf.compat.v1.nn")
+        try:
+            cells = tf.compat.v1.nn.rnn_cell
+        except Exception:
+            return
+        self._classes(cells, ("__init__", "__call__", "call"), "tf.compat.v1.nn.rnn_cell")
+
+    def _keras(self, name, keras):
+        self.done.add(name)
+        self._classes(getattr(keras, "layers", None), ("__init__", "call"), f"{name}.layers")
