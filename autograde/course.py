@@ -1,6 +1,7 @@
 """The instructor's answer key and the learner's copy of the course.
 
-- `solve(out_dir)` (`python -m autograde solve OUT_DIR`): a copy of `book/` in which
+- `solve(out_dir)` (`python -m autograde solve OUT_DIR`): a copy of `book/`, written to
+  `OUT_DIR/book/` as in the learner's copy (so the same commands work on both), in which
   every `exercise`-tagged cell holds the reference solution from `solutions`. The cell
   is built from the solution module's own source: the imports it needs, the
   module-level helpers the solution uses (followed through other `solutions` modules,
@@ -20,10 +21,12 @@ source files without running them, and `nbformat` is imported when a notebook is
 import ast
 import functools
 import importlib.util
+import json
 import re
 import shutil
 import sys
 import textwrap
+import zipfile
 from pathlib import Path
 
 from autograde import registry
@@ -33,15 +36,15 @@ BOOK = ROOT / "book"
 _SKIP = shutil.ignore_patterns("_build", ".ipynb_checkpoints", "__pycache__", "*.pyc")
 
 # What a learner's copy holds besides book/ and autograde/, when it exists here.
-RELEASE_FILES = ["_config.yml", "_toc.yml", "README.md", "requirements.txt", ".gitignore",
-                 ".github/workflows/autograde.yml"]
+# (The workflow is written by autograde.workflow, not copied.)
+RELEASE_FILES = ["_config.yml", "_toc.yml", "README.md", "requirements.txt", ".gitignore"]
 RELEASE_NOTE = ("> This is the learner's copy of the course: it has no `solutions/` and no "
                 "`tests/`, so the commands below that need them (`pytest`, `solve`, the "
                 "benchmarks) are for the full repository.\n")
 
 
 def solve(out_dir):
-    """Write the answer key to `out_dir`: book/ with every exercise cell solved.
+    """Write the answer key to `out_dir`/book/: the book with every exercise cell solved.
 
     Returns the paths written. Raises ValueError if `out_dir` is a non-empty folder,
     RuntimeError (before writing anything) if an exercise cell cannot be solved.
@@ -49,9 +52,9 @@ def solve(out_dir):
     out = _empty_folder(out_dir, create=False)
     exercises = registry.exercises()
     solved = {path: _solved_notebook(path, exercises) for path in _files(BOOK, "*.ipynb")}
-    written = _copy_tree(BOOK, out)
+    written = _copy_tree(BOOK, out / "book")
     for path, nb in solved.items():
-        _write(nb, out / path.relative_to(BOOK))
+        _write(nb, out / "book" / path.relative_to(BOOK))
     return written
 
 
@@ -72,11 +75,19 @@ def _solved_notebook(path, exercises):
     return nb
 
 
-def release(out_dir):
+def release(out_dir, grader_source=None):
     """Write the learner's copy of the course to `out_dir` (no solutions, no tests).
 
-    Returns the paths written. Raises ValueError if `out_dir` is a non-empty folder.
+    grader_source: what the copy's workflow grades with (see `autograde.workflow`): a
+    `--grader-source` string (a git URL at a commit, a wheel URL with #sha256=), or
+    None for the zip of this grader shipped in the copy and pinned by its SHA-256.
+    Also writes the manifest that `python -m autograde verify` compares copies with.
+    Returns the paths written. Raises ValueError if `out_dir` is a non-empty folder
+    or the grader source is not pinned.
     """
+    from autograde import verify, workflow
+
+    source = workflow.GraderSource.parse(grader_source) if grader_source else None
     out = _empty_folder(out_dir)
     written = _copy_tree(BOOK, out / "book") + _copy_tree(ROOT / "autograde", out / "autograde")
     for name in RELEASE_FILES:
@@ -101,7 +112,42 @@ def release(out_dir):
         nb = _read(path)
         nb.cells = strip_solution_cells(nb.cells, inline)
         _write(nb, path)
-    return sorted(written)
+    if source is None:  # the grader the workflow runs: this one, zipped and pinned
+        archive = out / workflow.GRADER_ZIP
+        zip_package(out / "autograde", archive)
+        source = workflow.GraderSource("zip", workflow.GRADER_ZIP,
+                                       verify.sha256(archive.read_bytes()))
+        written.append(archive)
+    flow = out / ".github" / "workflows" / "autograde.yml"
+    flow.parent.mkdir(parents=True, exist_ok=True)
+    flow.write_text(workflow.render(registry.exercises(), _pins(ROOT / "requirements.txt"),
+                                    source))
+    written.append(flow)
+    manifest = out / verify.MANIFEST
+    manifest.write_text(json.dumps(verify.build_manifest(out, is_exercise_cell), indent=1) + "\n")
+    written.append(manifest)
+    return sorted(set(written))
+
+
+def _pins(requirements):
+    """The pinned requirements (name==version lines) of a requirements file."""
+    lines = [line.split("#")[0].strip() for line in requirements.read_text().splitlines()]
+    return [line for line in lines if "==" in line and not line.startswith("-")]
+
+
+def zip_package(package, archive):
+    """Zip a package folder (no build output) byte for byte the same on every run:
+    fixed timestamps and order, so its SHA-256 pins it."""
+    archive.parent.mkdir(parents=True, exist_ok=True)
+    with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as z:
+        for path in sorted(p for p in package.rglob("*") if p.is_file()):
+            rel = path.relative_to(package.parent).as_posix()
+            if "__pycache__" in rel or rel.endswith(".pyc"):
+                continue
+            info = zipfile.ZipInfo(rel, date_time=(1980, 1, 1, 0, 0, 0))
+            info.external_attr = 0o644 << 16
+            info.compress_type = zipfile.ZIP_DEFLATED
+            z.writestr(info, path.read_bytes())
 
 
 # ---------------------------------------------------------------------------------------
