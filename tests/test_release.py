@@ -34,8 +34,9 @@ def test_the_release_has_no_solutions_and_no_tests(course, tmp_path):
     for name in ("autograde/__init__.py", "autograde/registry.py", "_config.yml", "_toc.yml",
                  "README.md", "requirements.txt", "pyproject.toml"):
         assert (out / name).is_file(), name
-    workflow = ".github/workflows/autograde.yml"
-    assert (out / workflow).is_file() == (ROOT / workflow).is_file()
+    for name in (".github/workflows/autograde.yml", ".github/autograde/grader.zip",
+                 "autograde-manifest.json"):
+        assert (out / name).is_file(), name
     (tmp_path / "x").mkdir()
     with pytest.raises(ValueError, match="not empty"):
         release(tmp_path)
