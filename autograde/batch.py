@@ -284,9 +284,11 @@ TIMEOUT_FLOOR, TIMEOUT_CEILING, TIMEOUT_FACTOR = 20.0, 60.0, 10.0
 
 def auto_timeout(cache_dir=None, limits=None):
     """The per-exercise time limit sized from the reference: 10 x the seconds the answer
-    key's slowest notebook takes to grade (all its exercises, one at a time), at least 20
-    and at most 60. Measured once per grader version (kept in `cache_dir`, if given);
-    returns (seconds, a sentence that says how it was chosen)."""
+    key's slowest notebook takes to grade (all its exercises, one at a time; the second
+    of two gradings, so that the sandbox's start, its imports of torch and TensorFlow,
+    is not counted: it has a limit of its own), at least 20 and at most 60. Measured once
+    per grader version (kept in `cache_dir`, if given); returns (seconds, a sentence that
+    says how it was chosen)."""
     from autograde import course, grader
 
     cache = Path(cache_dir) / "timeout.json" if cache_dir else None
@@ -302,10 +304,10 @@ def auto_timeout(cache_dir=None, limits=None):
         except RuntimeError:  # a learner's copy: no solutions to time
             return TIMEOUT_CEILING, f"{TIMEOUT_CEILING:g} s (no answer key here to time)"
         notebooks = sorted((Path(tmp) / "key" / "book").glob("*.ipynb"))
-        graded = [nb for nb in notebooks if any(e["chapter"] == nb.name for e in _chapters())]
-        grader.grade(graded[0], limits=limits, parallel=1)  # starts the sandbox's zygote
+        chapters = {ex.chapter for ex in registry.exercises().values()}
         seconds = {}
-        for nb in graded:
+        for nb in (nb for nb in notebooks if nb.name in chapters):
+            grader.grade(nb, limits=limits, parallel=1)  # the first time starts the sandbox
             start = time.monotonic()
             grader.grade(nb, limits=limits, parallel=1)
             seconds[nb.name] = time.monotonic() - start
@@ -318,10 +320,6 @@ def auto_timeout(cache_dir=None, limits=None):
         cache.parent.mkdir(parents=True, exist_ok=True)
         cache.write_text(json.dumps({"grader": version, "timeout": timeout, "why": why}) + "\n")
     return timeout, why
-
-
-def _chapters():
-    return [{"id": id, "chapter": ex.chapter} for id, ex in registry.exercises().items()]
 
 
 class _NoBar:

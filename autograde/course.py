@@ -37,10 +37,58 @@ _SKIP = shutil.ignore_patterns("_build", ".ipynb_checkpoints", "__pycache__", "*
 
 # What a learner's copy holds besides book/ and autograde/, when it exists here.
 # (The workflow is written by autograde.workflow, not copied.)
-RELEASE_FILES = ["_config.yml", "_toc.yml", "README.md", "requirements.txt", ".gitignore"]
-RELEASE_NOTE = ("> This is the learner's copy of the course: it has no `solutions/` and no "
-                "`tests/`, so the commands below that need them (`pytest`, `solve`, the "
-                "benchmarks) are for the full repository.\n")
+# (README.md is written for the learner: LEARNER_README.)
+RELEASE_FILES = ["_config.yml", "_toc.yml", "requirements.txt", ".gitignore"]
+# The learner's README: only what the copy has. {title} is the course README's title.
+LEARNER_README = """{title}
+
+This is your copy of the course: the chapters with their exercises and the grader that
+checks them. (The reference solutions and the course's own tests stay with your
+instructor.)
+
+## What is here
+
+{files}
+
+## Set up
+
+    python -m pip install -r requirements.txt
+
+## Work through the exercises
+
+    jupyter lab book/
+
+Each exercise is a code cell tagged `exercise` with a stub that raises
+`NotImplementedError`. Write your answer there and run the cell below it, `check(name)`:
+it tells you whether your function passes and, if not, which output is wrong, where,
+and for common mistakes what is probably wrong. Cells further down use your function once
+it passes and a reference otherwise, so every chapter runs either way.
+
+## Grade your work
+
+    python -m autograde grade book/                  # every exercise: points, verdict, feedback
+    python -m autograde grade book/ --only rnn_step  # just one (ids as in the book)
+
+Each push to your repository is graded by `.github/workflows/autograde.yml`; the score
+and the feedback for each exercise are in the run's job summary. That score is feedback;
+your instructor's re-grade is the grade of record. The workflow grades with the grader
+that came with the course (pinned when it was released), not with `autograde/` as you
+may have changed it, and your instructor's grading reports any change to files other
+than your exercise cells. To see what you changed:
+
+    python -m autograde verify . --manifest autograde-manifest.json
+"""
+# What the README says each shipped file or folder is (listed when the copy has it).
+LEARNER_FILES = [
+    ("book/", "the chapters, one notebook each, and the data they read"),
+    ("autograde/", "`check()` and the grader (`python -m autograde`)"),
+    ("requirements.txt", "the Python packages the chapters and the grader need"),
+    ("pyproject.toml", "installs `autograde` (`requirements.txt` does it for you)"),
+    ("_config.yml", "the book's configuration (with `_toc.yml`, its table of contents)"),
+    (".github/workflows/autograde.yml", "grades each push"),
+    (".github/autograde/grader.zip", "the grader the workflow runs, pinned by its SHA-256"),
+    ("autograde-manifest.json", "what the course shipped, for `python -m autograde verify`"),
+]
 
 
 def solve(out_dir):
@@ -94,10 +142,9 @@ def release(out_dir, grader_source=None):
         if (ROOT / name).is_file():
             (out / name).parent.mkdir(parents=True, exist_ok=True)
             written.append(Path(shutil.copy2(ROOT / name, out / name)))
-    readme = out / "README.md"
-    if readme.exists():
-        title, _, rest = readme.read_text().partition("\n")
-        readme.write_text(f"{title}\n\n{RELEASE_NOTE}{rest}")
+    intro = out / "book" / "intro.md"
+    if intro.exists():
+        intro.write_text(_learner_intro(intro.read_text()))
     pyproject = out / "pyproject.toml"
     pyproject.write_text(_release_pyproject((ROOT / "pyproject.toml").read_text(), out))
     written.append(pyproject)
@@ -126,7 +173,28 @@ def release(out_dir, grader_source=None):
     manifest = out / verify.MANIFEST
     manifest.write_text(json.dumps(verify.build_manifest(out, is_exercise_cell), indent=1) + "\n")
     written.append(manifest)
+    readme = out / "README.md"  # last: it lists what the copy has
+    title = (ROOT / "README.md").read_text().partition("\n")[0] if (ROOT / "README.md").is_file() \
+        else "# The course"
+    files = "\n".join(f"- `{name}`: {what}" for name, what in LEARNER_FILES
+                      if (out / name).exists())
+    readme.write_text(LEARNER_README.format(title=title, files=files))
+    written.append(readme)
     return sorted(set(written))
+
+
+# The intro's "Stuck?" step promises the solutions, which the learner's copy does not have.
+_STUCK = re.compile(r"^(?P<n>\d+)\. Stuck\?.*?(?=\n\n|\n\d+\. |\Z)", re.M | re.S)
+STUCK_IN_COPY = ("{n}. Stuck? This copy of the course has no solutions: re-read the chapter's "
+                 "text above the exercise, print the shapes of your arrays, and ask your "
+                 "instructor.")
+
+
+def _learner_intro(text):
+    def stuck(m):
+        return textwrap.fill(STUCK_IN_COPY.format(n=m["n"]), 88, subsequent_indent="   ")
+
+    return _STUCK.sub(stuck, text)
 
 
 def _pins(requirements):

@@ -171,3 +171,45 @@ def test_a_released_notebook_runs_with_its_checks_without_solutions(course, tmp_
         text = "".join(o.get("text", "") for o in cells[i + 1].outputs)
         assert "not implemented yet" in text, text
     assert json.dumps(printed).count("Traceback") == 0
+
+
+# ---------------------------------------------------------------------------------------
+# The learner's copy describes itself
+
+
+def test_the_readme_lists_only_what_the_copy_has(course):
+    out, _ = course
+    readme = (out / "README.md").read_text()
+    named = re.findall(r"`([\w./-]+(?:/|\.\w+))`", readme)  # files and folders in backquotes
+    assert "book/" in named and "autograde-manifest.json" in named
+    for name in named:
+        assert (out / name).exists(), f"the README names {name}, which the copy lacks"
+    for absent in ("pytest", "solutions/", "`solutions", "tests/", "autograde solve",
+                   "autograde release", "solutions.bench", "torchrun"):
+        assert absent not in readme, absent
+    assert "your instructor's re-grade is the grade of record" in readme
+
+
+def test_every_command_the_readme_gives_works_in_the_copy(course):
+    """Run as the learner would, in the copy, with the copy's own autograde."""
+    out, _ = course
+    readme = (out / "README.md").read_text()
+    commands = [line.strip().split("  #")[0].strip() for line in readme.splitlines()
+                if line.startswith("    ")]
+    assert "python -m autograde grade book/ --only rnn_step" in commands
+    env = {**os.environ, "PYTHONPATH": str(out)}
+    for command in commands:
+        if command.startswith(("python -m pip install", "jupyter lab")):
+            continue  # network; a GUI
+        if command == "python -m autograde grade book/":
+            command += " --only rnn_step,rnn_forward"  # the same command, fewer exercises
+        done = subprocess.run(command.split(), cwd=out, env=env, capture_output=True,
+                              text=True, timeout=600)
+        assert done.returncode == 0, (command, done.stdout[-2000:], done.stderr[-2000:])
+
+
+def test_the_intro_promises_no_solutions(course):
+    out, _ = course
+    intro = (out / "book" / "intro.md").read_text()
+    assert "dropdown" not in intro and "solution is in" not in intro
+    assert "Stuck?" in intro  # the step is still there, told as it is in the copy
