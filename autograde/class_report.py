@@ -94,7 +94,11 @@ def named_mistakes(e):
     if e["verdict"] == "error":
         m = re.search(r"raised (\w+)", e["feedback"])
         return [f"raised {m.group(1)}" if m else "error"]
-    return ["wrong values, no named mistake"]
+    failed = next((c["message"] for c in e["checks"] if not c["passed"]), "")
+    # "h_next is wrong: largest error 0.296 at ..." -> "h_next is wrong", the same for all
+    what = re.split(r": largest error|\(tolerance", failed)[0]
+    what = re.sub(r"\d+\.\d+(e-?\d+)?", "…", what).strip(" .")
+    return [what[:100] if what else "wrong values"]
 
 
 def write(gradebook, out_dir=None):
@@ -112,10 +116,12 @@ def write(gradebook, out_dir=None):
 def draw(summary, out):
     """The three PNG plots (matplotlib's Agg canvas, no display needed)."""
     from matplotlib.figure import Figure
+    from matplotlib.ticker import MaxNLocator
 
     fig = Figure(figsize=(7, 3.2), layout="constrained")
     ax = fig.add_subplot()
     ax.hist(summary["percents"], bins=range(0, 101, 10), color="#4c72b0", edgecolor="white")
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set(xlabel="score (%)", ylabel="students", xlim=(0, 100),
            title=f"Scores of {summary['students']} students (median "
                  f"{summary['median']:.0f}%)")
@@ -139,6 +145,7 @@ def draw(summary, out):
     fig = Figure(figsize=(7, 3.2), layout="constrained")
     ax = fig.add_subplot()
     ax.hist(list(seconds.values()) or [0], bins=20, color="#8172b3", edgecolor="white")
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set(xlabel="seconds to grade one student", ylabel="students",
            title=f"Grading time: {sum(seconds.values()):.0f} s in all")
     fig.savefig(out / PLOTS[2], dpi=100)

@@ -16,7 +16,8 @@ line per difference:
 The learner's own files are left out: exercise cells (writing them is the point), cells
 they add, outputs, `README.md` and `.gitignore`. A cell is matched by its notebook cell
 id, or by its content wherever it moved. A submission made of notebooks only (no course
-files at all, as uploaded to a learning platform) is compared on its notebooks only.
+file outside book/, as uploaded to a learning platform, or the answer key that `solve`
+writes) is compared on its notebooks only.
 
 A manifest in the submission itself proves nothing (the learner can rewrite it): the
 instructor verifies against the one their own `release` wrote (`--manifest FILE`) or,
@@ -123,7 +124,8 @@ def verify(submission, manifest):
         raise ValueError(f"{submission}: expected a folder (a learner's copy of the course)")
     findings = []
     present = {p.relative_to(root).as_posix(): p for p in _course_files(root)}
-    whole_copy = any(rel in present for rel in manifest["files"])
+    # A copy of the course, or only its notebooks (perhaps in book/)?
+    whole_copy = any(rel in present for rel in manifest["files"] if not rel.startswith("book/"))
     if whole_copy:
         for rel, digest in manifest["files"].items():
             if rel not in present:
