@@ -11,6 +11,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
+import yaml
 from nbformat.v4 import new_code_cell, new_markdown_cell
 
 from autograde.course import is_exercise_cell, release, strip_solution_cells
@@ -213,3 +214,48 @@ def test_the_intro_promises_no_solutions(course):
     intro = (out / "book" / "intro.md").read_text()
     assert "dropdown" not in intro and "solution is in" not in intro
     assert "Stuck?" in intro  # the step is still there, told as it is in the copy
+
+
+# ---------------------------------------------------------------------------------------
+# The grader the released workflow installs
+
+COMMIT = "0123456789abcdef0123456789abcdef01234567"
+SHA = "ab" * 32
+
+
+@pytest.mark.parametrize("source, kind", [
+    (f"git+https://github.com/course/lstm@{COMMIT}", "git"),
+    (f"git+https://github.com/course/lstm@{COMMIT}#subdirectory=grader", "git"),
+    (f"https://example.org/dist/autograde-1.0-py3-none-any.whl#sha256={SHA}", "wheel"),
+])
+def test_release_writes_a_workflow_that_installs_the_pinned_grader(source, kind, tmp_path):
+    from autograde.__main__ import main
+
+    assert main(["release", str(tmp_path / "copy"), "--grader-source", source]) == 0
+    flow = yaml.safe_load((tmp_path / "copy" / ".github/workflows/autograde.yml").read_text())
+    [job] = flow["jobs"].values()
+    install = next(s["run"] for s in job["steps"] if s.get("name", "").startswith(
+        "Install the grader"))
+    assert '--target "$RUNNER_TEMP/grader"' in install and "python -P" in install
+    if kind == "git":
+        assert f'"{source}"' in install
+    else:
+        assert f'echo "{SHA}  ' in install and "sha256sum --check" in install
+    assert not (tmp_path / "copy" / ".github" / "autograde" / "grader.zip").exists()
+    assert job["env"]["PYTHONSAFEPATH"] == "1"
+
+
+@pytest.mark.parametrize("source", [
+    "git+https://github.com/course/lstm@main",  # a branch moves
+    "git+https://github.com/course/lstm",
+    "https://example.org/autograde-1.0-py3-none-any.whl",  # no hash
+    f"http://example.org/autograde-1.0-py3-none-any.whl#sha256={SHA}",  # not https
+    "autograde==1.0",
+])
+def test_release_refuses_a_grader_source_that_is_not_pinned(source, tmp_path, capsys):
+    from autograde.__main__ import main
+
+    assert main(["release", str(tmp_path / "copy"), "--grader-source", source]) == 2
+    err = capsys.readouterr().err
+    assert "expected a git URL pinned to a commit" in err and len(err.splitlines()) == 1
+    assert not (tmp_path / "copy").exists()
