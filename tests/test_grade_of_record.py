@@ -76,7 +76,7 @@ def attack(copy):
     nb = nbformat.read(notebook, as_version=4)
     check_cell = next(c for c in nb.cells if c.source.strip() == "check(rnn_forward)")
     check_cell.source = 'print("rnn_forward: passed all 6 checks")'
-    helper = next(c for c in nb.cells if c.source.startswith("import matplotlib"))
+    helper = next(c for c in nb.cells if "import numpy as np" in c.source)  # the imports
     helper.source += "\nnp.tanh = lambda z: z"
     nbformat.write(nb, notebook)
 
@@ -97,12 +97,15 @@ def test_verify_names_every_edited_file_and_cell(copies, capsys):
     honest, tampered, manifest, _ = copies
     assert verify.verify(honest, manifest) == []
     found = verify.verify(tampered, manifest)
+    cells = nbformat.read(honest / "book" / "01_rnn_cell.ipynb", as_version=4).cells
+    imports = next(k for k, c in enumerate(cells) if "import numpy as np" in c.source)
+    first_line = cells[imports].source.splitlines()[0]
     assert found == [
         "changed: .github/workflows/autograde.yml",
         "changed: autograde/checks/numpy_rnn.py",
         "changed: autograde/grader.py",
         "added: autograde/checks/extra.py",
-        'edited: book/01_rnn_cell.ipynb cell 2 (a code cell "import matplotlib.pyplot as plt")',
+        f'edited: book/01_rnn_cell.ipynb cell {imports + 1} (a code cell "{first_line}")',
         'edited: book/01_rnn_cell.ipynb cell 13 (the check cell "check(rnn_forward)")',
     ], found
     # The command: exit 1 and one line each; 0 for the honest copy; 2 for a usage error.
