@@ -163,8 +163,11 @@ def grade_student(folder, limits, ids, manifest=None, deadline=None, time_cap=No
             submission = root / "book" if (root / "book").is_dir() else root
             report = grader.grade(submission, limits=limits, only=ids, parallel=1,
                                   deadline=None if time_cap is None else started + time_cap)
-            findings = verify.verify(root, manifest) if manifest else []
-            digest = verify.submission_sha256(submission)
+            try:  # what verify cannot read is a finding, not a reason to lose the grade
+                findings = verify.verify(root, manifest) if manifest else []
+                digest = verify.submission_sha256(submission)
+            except (OSError, ValueError) as e:
+                findings, digest = [f"unreadable: {formats.clean(e)}"], ""
     report["submission"] = formats.clean(folder.name, 200)
     report["grading"] = {"grader": verify.grader_version(), "commit": commit,
                          "submission_sha256": digest, "verify": findings,
