@@ -3,18 +3,21 @@
     python -m autograde grade SUBMISSION [--format F] [--output FILE] [--timeout S]
                                          [--fail-under PERCENT] [--report FILE] [--only IDS]
     python -m autograde batch CLASS_DIR [--jobs N] [--output gradebook.csv] [--timeout S]
-                                        [--only IDS]
+                                        [--only IDS] [--manifest FILE] [--deadline WHEN]
+                                        [--time-cap S] [--regrade NAMES] [--report-dir DIR]
+    python -m autograde class-report GRADEBOOK.csv [--output-dir DIR]
     python -m autograde solve OUT_DIR
-    python -m autograde release OUT_DIR
+    python -m autograde release OUT_DIR [--grader-source SOURCE]
+    python -m autograde verify SUBMISSION [--manifest FILE]
     python -m autograde report REPORT.json [--format F] [--output FILE]
 
-Exit status: 0 when grading ran (whatever the score), 1 when --fail-under is not met,
-2 for a usage error or a PATH that cannot be read (with a one-line reason on stderr).
+Exit status: 0 when grading ran (whatever the score), 1 when --fail-under is not met
+(verify: 1 when anything differs), 2 for a usage error or a PATH that cannot be read
+(with a one-line reason on stderr).
 """
 
 import argparse
 import os
-import shutil
 import sys
 from pathlib import Path
 
@@ -46,13 +49,41 @@ def _parser():
     b.add_argument("--jobs", type=_positive_int, default=2, metavar="N")
     b.add_argument("--output", default="gradebook.csv", metavar="FILE")
     b.add_argument("--no-progress", action="store_true", help="no progress bar")
-    _limits(b)
+    b.add_argument("--manifest", metavar="FILE",
+                   help="verify each student against this autograde-manifest.json (default: "
+                        "what this checkout's release ships now)")
+    b.add_argument("--deadline", metavar="WHEN",
+                   help="ISO date and time with zone, e.g. 2026-12-01T23:59+00:00: a student "
+                        "folder that is a git repository is graded at its last commit before it")
+    b.add_argument("--time-cap", type=_positive_float, default=600.0, metavar="SECONDS",
+                   help="time per student, all exercises together (default 600)")
+    b.add_argument("--regrade", type=_names, metavar="NAME[,NAME...]",
+                   help="re-grade only these students into the existing gradebook")
+    b.add_argument("--report-dir", metavar="DIR",
+                   help="also write the class report (Markdown, HTML, plots) here")
+    _limits(b, default_timeout=None)
     _only(b)
+
+    c = sub.add_parser("class-report", help="the class report of a gradebook (Markdown, HTML, "
+                                            "plots)")
+    c.add_argument("gradebook", metavar="GRADEBOOK")
+    c.add_argument("--output-dir", metavar="DIR",
+                   help="where to write it (default: <gradebook stem>-class-report/)")
 
     s = sub.add_parser("solve", help="the answer key: the book with every exercise solved")
     s.add_argument("out_dir", metavar="OUT_DIR")
     r = sub.add_parser("release", help="the learner's copy of the course, without solutions")
     r.add_argument("out_dir", metavar="OUT_DIR")
+    r.add_argument("--grader-source", metavar="SOURCE",
+                   help="the grader the copy's workflow installs: git+https://HOST/REPO@COMMIT "
+                        "or https://HOST/NAME.whl#sha256=HEX (default: this grader, zipped into "
+                        "the copy and pinned by its SHA-256)")
+
+    v = sub.add_parser("verify", help="what in a learner's copy differs from what release shipped")
+    v.add_argument("submission", metavar="SUBMISSION")
+    v.add_argument("--manifest", metavar="FILE",
+                   help="the autograde-manifest.json that release wrote (default: what this "
+                        "checkout's release ships now)")
 
     p = sub.add_parser("report", help="render a JSON report in another format")
     p.add_argument("report_file", metavar="REPORT")
@@ -61,9 +92,11 @@ def _parser():
     return parser
 
 
-def _limits(parser):
-    parser.add_argument("--timeout", type=_positive_float, default=60.0, metavar="SECONDS",
-                        help="time limit per exercise (default 60)")
+def _limits(parser, default_timeout=60.0):
+    parser.add_argument("--timeout", type=_positive_float, default=default_timeout,
+                        metavar="SECONDS",
+                        help="time limit per exercise (default: 60 for grade; for batch, "
+                             "sized from how long the answer key takes)")
     parser.add_argument("--memory", type=_positive_int, default=4096, metavar="MB",
                         help="memory limit of the submission's process (default 4096)")
 
@@ -82,6 +115,13 @@ def _exercise_ids(text):
         raise argparse.ArgumentTypeError(f"unknown exercise {', '.join(unknown) or text!r}; "
                                          f"the exercises are {', '.join(registry.exercises())}")
     return ids
+
+
+def _names(text):
+    names = [n.strip() for n in text.split(",") if n.strip()]
+    if not names:
+        raise argparse.ArgumentTypeError(f"expected student folder names; got {text!r}")
+    return names
 
 
 def _positive_float(text):
@@ -133,7 +173,7 @@ def main(argv=None):
     if args.command in ("grade", "batch"):
         from autograde.sandbox import Limits
 
-        limits = Limits(timeout=args.timeout, memory_mb=args.memory)
+        limits = Limits(timeout=args.timeout or 60.0, memory_mb=args.memory)
     if args.command == "grade":
         problem = _readable(args.submission)
         if problem:
@@ -152,10 +192,18 @@ def main(argv=None):
         problem = _readable(args.class_dir, folder=True)
         if problem:
             return _fail(problem)
-        from autograde import batch
+        return _batch(args, limits)
+    if args.command == "class-report":
+        problem = _readable(args.gradebook)
+        if problem:
+            return _fail(problem)
+        from autograde import class_report
 
-        batch.batch(args.class_dir, args.output, jobs=args.jobs, limits=limits,
-                    progress=not args.no_progress, only=args.only)
+        try:
+            written = class_report.write(args.gradebook, args.output_dir)
+        except ValueError as e:
+            return _fail(str(e))
+        print(f"wrote {', '.join(str(p) for p in written)}")
         return 0
     if args.command == "report":
         import json
@@ -170,31 +218,75 @@ def main(argv=None):
             return _fail(f"{args.report_file}: not an autograde JSON report ({e})")
         _emit(text, args.output)
         return 0
+    if args.command == "verify":
+        return _verify(args)
     from autograde import course
 
     try:
         if args.command == "solve":
             written = course.solve(args.out_dir)
         else:
-            written = course.release(args.out_dir)
-            written += _add_workflow(Path(args.out_dir))
+            written = course.release(args.out_dir, grader_source=args.grader_source)
     except (ValueError, RuntimeError) as e:
         return _fail(str(e))
     print(f"wrote {len(written)} files to {args.out_dir}")
+    if args.command == "release":
+        print(f"keep {Path(args.out_dir) / 'autograde-manifest.json'}: `verify --manifest` and "
+              f"`batch --manifest` compare the learners' copies with it")
     return 0
 
 
-WORKFLOW = Path(".github/workflows/autograde.yml")
+def _batch(args, limits):
+    from dataclasses import replace
+
+    from autograde import batch, verify
+
+    if args.manifest and _readable(args.manifest):
+        return _fail(_readable(args.manifest))
+    try:
+        deadline = batch.parse_deadline(args.deadline) if args.deadline else None
+        manifest = verify.expected_manifest(args.manifest)
+    except ValueError as e:
+        return _fail(str(e))
+    for line in batch.class_warnings(args.class_dir):
+        print(line, file=sys.stderr)
+    if args.timeout is None:
+        seconds, why = batch.auto_timeout(batch.reports_folder(args.output), limits)
+        limits = replace(limits, timeout=seconds)
+        print(f"time limit: {why} (--timeout to choose)", file=sys.stderr)
+    try:
+        batch.batch(args.class_dir, args.output, jobs=args.jobs, limits=limits,
+                    progress=not args.no_progress, only=args.only, manifest=manifest,
+                    deadline=deadline, time_cap=args.time_cap, regrade=args.regrade)
+    except ValueError as e:
+        return _fail(str(e))
+    print(f"wrote {args.output} and {batch.reports_folder(args.output)}/", file=sys.stderr)
+    if args.report_dir:
+        from autograde import class_report
+
+        written = class_report.write(args.output, args.report_dir)
+        print(f"wrote the class report: {written[0]}", file=sys.stderr)
+    return 0
 
 
-def _add_workflow(out):
-    """The learner's copy gets the autograding workflow (if course.release left it out)."""
-    source = Path(__file__).resolve().parent.parent / WORKFLOW
-    target = out / WORKFLOW
-    if target.exists() or not source.exists():
-        return []
-    target.parent.mkdir(parents=True, exist_ok=True)
-    return [Path(shutil.copy2(source, target))]
+def _verify(args):
+    from autograde import verify
+
+    problem = _readable(args.submission, folder=True) or (
+        _readable(args.manifest) if args.manifest else None)
+    if problem:
+        return _fail(problem)
+    try:
+        findings = verify.verify(args.submission, verify.expected_manifest(args.manifest))
+    except ValueError as e:
+        return _fail(str(e))
+    for line in findings:
+        print(line)
+    if findings:
+        print(f"{args.submission}: {len(findings)} difference(s) from what release shipped")
+        return 1
+    print(f"{args.submission}: everything release shipped is there, unchanged")
+    return 0
 
 
 if __name__ == "__main__":

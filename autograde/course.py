@@ -1,6 +1,7 @@
 """The instructor's answer key and the learner's copy of the course.
 
-- `solve(out_dir)` (`python -m autograde solve OUT_DIR`): a copy of `book/` in which
+- `solve(out_dir)` (`python -m autograde solve OUT_DIR`): a copy of `book/`, written to
+  `OUT_DIR/book/` as in the learner's copy (so the same commands work on both), in which
   every `exercise`-tagged cell holds the reference solution from `solutions`. The cell
   is built from the solution module's own source: the imports it needs, the
   module-level helpers the solution uses (followed through other `solutions` modules,
@@ -20,10 +21,12 @@ source files without running them, and `nbformat` is imported when a notebook is
 import ast
 import functools
 import importlib.util
+import json
 import re
 import shutil
 import sys
 import textwrap
+import zipfile
 from pathlib import Path
 
 from autograde import registry
@@ -33,15 +36,63 @@ BOOK = ROOT / "book"
 _SKIP = shutil.ignore_patterns("_build", ".ipynb_checkpoints", "__pycache__", "*.pyc")
 
 # What a learner's copy holds besides book/ and autograde/, when it exists here.
-RELEASE_FILES = ["_config.yml", "_toc.yml", "README.md", "requirements.txt", ".gitignore",
-                 ".github/workflows/autograde.yml"]
-RELEASE_NOTE = ("> This is the learner's copy of the course: it has no `solutions/` and no "
-                "`tests/`, so the commands below that need them (`pytest`, `solve`, the "
-                "benchmarks) are for the full repository.\n")
+# (The workflow is written by autograde.workflow, not copied.)
+# (README.md is written for the learner: LEARNER_README.)
+RELEASE_FILES = ["_config.yml", "_toc.yml", "requirements.txt", ".gitignore"]
+# The learner's README: only what the copy has. {title} is the course README's title.
+LEARNER_README = """{title}
+
+This is your copy of the course: the chapters with their exercises and the grader that
+checks them. (The reference solutions and the course's own tests stay with your
+instructor.)
+
+## What is here
+
+{files}
+
+## Set up
+
+    python -m pip install -r requirements.txt
+
+## Work through the exercises
+
+    jupyter lab book/
+
+Each exercise is a code cell tagged `exercise` with a stub that raises
+`NotImplementedError`. Write your answer there and run the cell below it, `check(name)`:
+it tells you whether your function passes and, if not, which output is wrong, where,
+and for common mistakes what is probably wrong. Cells further down use your function once
+it passes and a reference otherwise, so every chapter runs either way.
+
+## Grade your work
+
+    python -m autograde grade book/                  # every exercise: points, verdict, feedback
+    python -m autograde grade book/ --only rnn_step  # just one (ids as in the book)
+
+Each push to your repository is graded by `.github/workflows/autograde.yml`; the score
+and the feedback for each exercise are in the run's job summary. That score is feedback;
+your instructor's re-grade is the grade of record. The workflow grades with the grader
+that came with the course (pinned when it was released), not with `autograde/` as you
+may have changed it, and your instructor's grading reports any change to files other
+than your exercise cells. To see what you changed:
+
+    python -m autograde verify . --manifest autograde-manifest.json
+"""
+# What the README says each shipped file or folder is (listed when the copy has it).
+LEARNER_FILES = [
+    ("book/", "the chapters, one notebook each, and the data they read"),
+    ("autograde/", "`check()` and the grader (`python -m autograde`)"),
+    ("requirements.txt", "the Python packages the chapters and the grader need"),
+    ("pyproject.toml", "installs `autograde` (`requirements.txt` does it for you)"),
+    ("_config.yml", "the book's configuration (with `_toc.yml`, its table of contents)"),
+    (".github/workflows/autograde.yml", "grades each push"),
+    (".github/autograde/grader.zip", "the grader the workflow runs, pinned by its SHA-256"),
+    ("autograde-manifest.json", "what the course shipped, for `python -m autograde verify`"),
+]
 
 
 def solve(out_dir):
-    """Write the answer key to `out_dir`: book/ with every exercise cell solved.
+    """Write the answer key to `out_dir`/book/: the book with every exercise cell solved.
 
     Returns the paths written. Raises ValueError if `out_dir` is a non-empty folder,
     RuntimeError (before writing anything) if an exercise cell cannot be solved.
@@ -49,9 +100,9 @@ def solve(out_dir):
     out = _empty_folder(out_dir, create=False)
     exercises = registry.exercises()
     solved = {path: _solved_notebook(path, exercises) for path in _files(BOOK, "*.ipynb")}
-    written = _copy_tree(BOOK, out)
+    written = _copy_tree(BOOK, out / "book")
     for path, nb in solved.items():
-        _write(nb, out / path.relative_to(BOOK))
+        _write(nb, out / "book" / path.relative_to(BOOK))
     return written
 
 
@@ -72,21 +123,28 @@ def _solved_notebook(path, exercises):
     return nb
 
 
-def release(out_dir):
+def release(out_dir, grader_source=None):
     """Write the learner's copy of the course to `out_dir` (no solutions, no tests).
 
-    Returns the paths written. Raises ValueError if `out_dir` is a non-empty folder.
+    grader_source: what the copy's workflow grades with (see `autograde.workflow`): a
+    `--grader-source` string (a git URL at a commit, a wheel URL with #sha256=), or
+    None for the zip of this grader shipped in the copy and pinned by its SHA-256.
+    Also writes the manifest that `python -m autograde verify` compares copies with.
+    Returns the paths written. Raises ValueError if `out_dir` is a non-empty folder
+    or the grader source is not pinned.
     """
+    from autograde import verify, workflow
+
+    source = workflow.GraderSource.parse(grader_source) if grader_source else None
     out = _empty_folder(out_dir)
     written = _copy_tree(BOOK, out / "book") + _copy_tree(ROOT / "autograde", out / "autograde")
     for name in RELEASE_FILES:
         if (ROOT / name).is_file():
             (out / name).parent.mkdir(parents=True, exist_ok=True)
             written.append(Path(shutil.copy2(ROOT / name, out / name)))
-    readme = out / "README.md"
-    if readme.exists():
-        title, _, rest = readme.read_text().partition("\n")
-        readme.write_text(f"{title}\n\n{RELEASE_NOTE}{rest}")
+    intro = out / "book" / "intro.md"
+    if intro.exists():
+        intro.write_text(_learner_intro(intro.read_text()))
     pyproject = out / "pyproject.toml"
     pyproject.write_text(_release_pyproject((ROOT / "pyproject.toml").read_text(), out))
     written.append(pyproject)
@@ -101,7 +159,63 @@ def release(out_dir):
         nb = _read(path)
         nb.cells = strip_solution_cells(nb.cells, inline)
         _write(nb, path)
-    return sorted(written)
+    if source is None:  # the grader the workflow runs: this one, zipped and pinned
+        archive = out / workflow.GRADER_ZIP
+        zip_package(out / "autograde", archive)
+        source = workflow.GraderSource("zip", workflow.GRADER_ZIP,
+                                       verify.sha256(archive.read_bytes()))
+        written.append(archive)
+    flow = out / ".github" / "workflows" / "autograde.yml"
+    flow.parent.mkdir(parents=True, exist_ok=True)
+    flow.write_text(workflow.render(registry.exercises(), _pins(ROOT / "requirements.txt"),
+                                    source))
+    written.append(flow)
+    manifest = out / verify.MANIFEST
+    manifest.write_text(json.dumps(verify.build_manifest(out, is_exercise_cell), indent=1) + "\n")
+    written.append(manifest)
+    readme = out / "README.md"  # last: it lists what the copy has
+    title = (ROOT / "README.md").read_text().partition("\n")[0] if (ROOT / "README.md").is_file() \
+        else "# The course"
+    files = "\n".join(f"- `{name}`: {what}" for name, what in LEARNER_FILES
+                      if (out / name).exists())
+    readme.write_text(LEARNER_README.format(title=title, files=files))
+    written.append(readme)
+    return sorted(set(written))
+
+
+# The intro's "Stuck?" step promises the solutions, which the learner's copy does not have.
+_STUCK = re.compile(r"^(?P<n>\d+)\. Stuck\?.*?(?=\n\n|\n\d+\. |\Z)", re.M | re.S)
+STUCK_IN_COPY = ("{n}. Stuck? This copy of the course has no solutions: re-read the chapter's "
+                 "text above the exercise, print the shapes of your arrays, and ask your "
+                 "instructor.")
+
+
+def _learner_intro(text):
+    def stuck(m):
+        return textwrap.fill(STUCK_IN_COPY.format(n=m["n"]), 88, subsequent_indent="   ")
+
+    return _STUCK.sub(stuck, text)
+
+
+def _pins(requirements):
+    """The pinned requirements (name==version lines) of a requirements file."""
+    lines = [line.split("#")[0].strip() for line in requirements.read_text().splitlines()]
+    return [line for line in lines if "==" in line and not line.startswith("-")]
+
+
+def zip_package(package, archive):
+    """Zip a package folder (no build output) byte for byte the same on every run:
+    fixed timestamps and order, so its SHA-256 pins it."""
+    archive.parent.mkdir(parents=True, exist_ok=True)
+    with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as z:
+        for path in sorted(p for p in package.rglob("*") if p.is_file()):
+            rel = path.relative_to(package.parent).as_posix()
+            if "__pycache__" in rel or rel.endswith(".pyc"):
+                continue
+            info = zipfile.ZipInfo(rel, date_time=(1980, 1, 1, 0, 0, 0))
+            info.external_attr = 0o644 << 16
+            info.compress_type = zipfile.ZIP_DEFLATED
+            z.writestr(info, path.read_bytes())
 
 
 # ---------------------------------------------------------------------------------------

@@ -7,7 +7,10 @@ The report (what `autograde.grader.grade` returns, and `--format json` writes):
      "exercises": [{"id", "chapter", "notebook", "cell", "points", "max_points",
                     "verdict", "feedback", "checks": [{"label", "passed", "message"}],
                     "notes": [...]}],
-     "notes": [...], "sandbox": {"user", "network", "timeout_s", "memory_mb"}}
+     "notes": [...], "sandbox": {"user", "network", "timeout_s", "memory_mb"},
+     "grading": {"grader", "commit", "submission_sha256", "verify", "seconds"}}
+
+("grading" only in the reports `batch` writes.)
 
 verdict is one of passed, partial, failed, not implemented, missing, forbidden, error.
 REPORT_SCHEMA is its JSON schema. Text that came from a submission is already cleaned
@@ -18,6 +21,7 @@ import base64
 import json
 import re
 import xml.etree.ElementTree as ET
+from fractions import Fraction
 
 FORMATS = ("table", "json", "markdown", "gradescope", "junit", "classroom")
 VERDICTS = ("passed", "partial", "failed", "not implemented", "missing", "forbidden", "error")
@@ -36,6 +40,13 @@ REPORT_SCHEMA = {
         "percent": {"type": "number", "minimum": 0, "maximum": 100},
         "notes": {"type": "array", "items": {"type": "string"}},
         "sandbox": {"type": "object", "required": ["user", "network", "timeout_s", "memory_mb"]},
+        # Added by `batch`: how this submission was graded.
+        "grading": {"type": "object", "additionalProperties": False,
+                    "required": ["grader", "commit", "submission_sha256", "verify", "seconds"],
+                    "properties": {"grader": {"type": "string"}, "commit": {"type": "string"},
+                                   "submission_sha256": {"type": "string"},
+                                   "verify": {"type": "array", "items": {"type": "string"}},
+                                   "seconds": {"type": "number", "minimum": 0}}},
         "exercises": {"type": "array", "items": {
             "type": "object",
             "required": ["id", "chapter", "notebook", "cell", "points", "max_points", "verdict",
@@ -218,20 +229,42 @@ def junit(report):
 
 
 def classroom(report):
-    """The base64 result that GitHub Classroom's autograding-grading-reporter reads.
+    """One line per exercise, `ID=BASE64`, for $GITHUB_OUTPUT: what GitHub Classroom's
+    autograding-grading-reporter reads from the runner called ID.
 
-    It decodes to {"version": 1, "status": "pass"|"fail", "max_score": ..., "tests":
-    [{"name", "status", "score", "message", "test_code", "filename", "line_no",
-    "execution_time"}]}; the reporter adds up the tests' scores. Messages are one line.
+    Each line decodes to {"version": 1, "status": "pass"|"fail", "max_score": the
+    exercise's points, "tests": [{"name", "status", "score", "message", "test_code",
+    "filename", "line_no", "execution_time"}]}. The reporter's console shows
+    (passing tests / tests) x max_score per runner, and Classroom records the sum of the
+    tests' scores, so the tests split the exercise's points in equal parts
+    (`classroom_parts`) and both totals are the report's points.
     """
-    tests = [{"name": e["id"], "status": "pass" if e["verdict"] == "passed" else "fail",
-              "score": e["points"], "message": " | ".join(_details(e).splitlines()),
-              "test_code": f"check({e['id']})", "filename": e["notebook"] or "",
-              "line_no": 0, "execution_time": ""} for e in report["exercises"]]
-    result = {"version": 1,
-              "status": "pass" if all(t["status"] == "pass" for t in tests) else "fail",
-              "max_score": report["max_score"], "tests": tests}
-    return base64.b64encode(json.dumps(result).encode()).decode() + "\n"
+    lines = []
+    for e in report["exercises"]:
+        tests = [{"name": name, "status": "pass" if passed else "fail",
+                  "score": e["max_points"] / n if passed else 0,
+                  "message": " | ".join(_details(e).splitlines()),
+                  "test_code": f"check({e['id']})", "filename": e["notebook"] or "",
+                  "line_no": 0, "execution_time": ""}
+                 for name, passed, n in classroom_parts(e)]
+        result = {"version": 1,
+                  "status": "pass" if all(t["status"] == "pass" for t in tests) else "fail",
+                  "max_score": e["max_points"], "tests": tests}
+        lines.append(f"{e['id']}={base64.b64encode(json.dumps(result).encode()).decode()}")
+    return "\n".join(lines) + "\n"
+
+
+def classroom_parts(e):
+    """[(test name, passed, number of parts)] splitting an exercise's points in equal parts,
+    k of n passing with k / n = points / max_points: one part per check when the points
+    are that fraction of the checks passed, else the smallest such fraction."""
+    checks, points, most = e["checks"], e["points"], e["max_points"]
+    passed = sum(c["passed"] for c in checks)
+    if checks and most and abs(points - most * passed / len(checks)) < 1e-9:
+        return [(f"{e['id']}: {c['label']}", c["passed"], len(checks)) for c in checks]
+    share = Fraction(points / most if most else 0).limit_denominator(1000)
+    n, k = share.denominator, share.numerator
+    return [(f"{e['id']}: part {i + 1} of {n}", i < k, n) for i in range(n)]
 
 
 def clean(text, limit=300):

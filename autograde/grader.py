@@ -21,8 +21,10 @@ file names) is cleaned before it enters the report: one line, no control charact
 bounded length.
 """
 
+import dataclasses
 import hashlib
 import re
+import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -38,7 +40,7 @@ from autograde.sandbox.guards import ForbiddenFrameworkCall
 SCHEMA = "autograde-report/1"
 
 
-def grade(path, limits=None, only=None, parallel=2, inline=False):
+def grade(path, limits=None, only=None, parallel=2, inline=False, deadline=None):
     """Grade the notebook or folder at `path`; return the report (a dict).
 
     limits:   sandbox.Limits (time per exercise, memory, ...).
@@ -47,6 +49,8 @@ def grade(path, limits=None, only=None, parallel=2, inline=False):
     parallel: notebooks run at the same time.
     inline:   run exercises inside the notebook's child process rather than in a fork
               of it (see autograde.sandbox.child); for tests.
+    deadline: a time.monotonic() after which no notebook starts and a running one gets
+              only the time left per exercise (batch's time cap per student).
     Raises FileNotFoundError if `path` does not exist.
     """
     path = Path(path)
@@ -85,9 +89,18 @@ def grade(path, limits=None, only=None, parallel=2, inline=False):
     sandbox.warm_up({_kind(job) for job in jobs.values()})
     # (The jobs are prepared here: CPython 3.11's ast module is not safe across threads.)
     prepared = {name: _job(job) for name, job in jobs.items()}
+    def run(cells, exercises, kind):
+        if deadline is None:
+            return sandbox.run_notebook(cells, exercises, limits, inputs, inline=inline, kind=kind)
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return None  # out of time: not started
+        capped = dataclasses.replace(limits, timeout=min(limits.timeout, left),
+                                     startup=min(limits.startup, left))
+        return sandbox.run_notebook(cells, exercises, capped, inputs, inline=inline, kind=kind)
+
     with ThreadPoolExecutor(max_workers=max(1, parallel)) as pool:
-        runs = {name: pool.submit(sandbox.run_notebook, cells, exercises, limits, inputs,
-                                  inline=inline, kind=_kind(jobs[name]))
+        runs = {name: pool.submit(run, cells, exercises, _kind(jobs[name]))
                 for name, (cells, exercises) in prepared.items()}
         try:
             for job in jobs.values():
@@ -103,9 +116,12 @@ def grade(path, limits=None, only=None, parallel=2, inline=False):
         facts = {}
         for name, job in jobs.items():
             run = runs[name].result()
-            facts = facts or run.facts
+            facts = facts or (run.facts if run else {})
             for id, (exercise, location) in job.items():
-                if isinstance(cases[id], list):
+                if run is None:
+                    graded[id] = entry(exercise, location, "error", 0.0, "not graded: the "
+                                       "time for this submission ran out before its notebook", [])
+                elif isinstance(cases[id], list):
                     graded[id] = _score(exercise, location, cases[id], run, limits)
                 else:  # a bug in the checks, not in the submission
                     graded[id] = entry(exercise, location, "error", 0.0,

@@ -22,11 +22,11 @@ import pytest
 import yaml
 from hostile import IMPORTS, RNN_STEP, notebook
 
-from autograde import formats, grader
+from autograde import formats, grader, registry
 from autograde.__main__ import main
 
 ROOT = Path(__file__).resolve().parent.parent
-WORKFLOW = ROOT / ".github" / "workflows" / "autograde.yml"
+WORKFLOW = Path(".github") / "workflows" / "autograde.yml"  # in the learner's copy
 ONLY = "rnn_step,rnn_forward,rnn_backward,lstm_step,lstm_forward"
 
 HALF_RIGHT = '''def rnn_forward(x, h0, Wx, Wh, b):
@@ -86,7 +86,8 @@ def lines_of_every_format(report):
     for fmt in formats.FORMATS:
         text = formats.render(report, fmt)
         if fmt == "classroom":
-            text = json.dumps(json.loads(base64.b64decode(text)), indent=1)
+            text = "\n".join(json.dumps(json.loads(base64.b64decode(line.split("=", 1)[1])),
+                                        indent=1) for line in text.splitlines())
         yield fmt, text.splitlines()
 
 
@@ -149,17 +150,24 @@ def test_junit_xml_has_one_testcase_per_exercise_with_its_points(graded):
 
 
 def test_classroom_result_is_what_the_grading_reporter_reads(graded):
-    """autograding-grading-reporter decodes the step output from base64, reads
-    `max_score` and adds up the tests' `score`s; `status` "fail" fails the job."""
+    """autograding-grading-reporter reads one runner per exercise: the step output
+    `ID=BASE64`, decoded from base64, with `max_score` (the exercise's points) and tests
+    whose `score`s it adds up; `status` "fail" fails the job. (The totals it shows are
+    tests/test_classroom_reporter.py.)"""
     _, report = graded
-    encoded = formats.classroom(report).strip()
-    assert re.fullmatch(r"[A-Za-z0-9+/=]+", encoded)  # one line, safe for $GITHUB_OUTPUT
-    result = json.loads(base64.b64decode(encoded))
-    assert result["version"] == 1 and result["status"] == "fail"
-    assert result["max_score"] == report["max_score"]
-    assert sum(t["score"] for t in result["tests"]) == pytest.approx(report["score"])
-    assert {t["status"] for t in result["tests"]} == {"pass", "fail"}
-    assert all("\n" not in t["message"] for t in result["tests"])
+    lines = formats.classroom(report).splitlines()
+    assert [line.split("=", 1)[0] for line in lines] == ONLY.split(",")
+    total = 0
+    for line, entry in zip(lines, report["exercises"], strict=True):
+        encoded = line.split("=", 1)[1]
+        assert re.fullmatch(r"[A-Za-z0-9+/=]+", encoded)  # one line, safe for $GITHUB_OUTPUT
+        result = json.loads(base64.b64decode(encoded))
+        assert result["version"] == 1 and result["max_score"] == entry["max_points"]
+        assert result["status"] == ("pass" if entry["verdict"] == "passed" else "fail")
+        assert sum(t["score"] for t in result["tests"]) == pytest.approx(entry["points"])
+        assert all("\n" not in t["message"] for t in result["tests"])
+        total += sum(t["score"] for t in result["tests"])
+    assert total == pytest.approx(report["score"])
 
 
 # ---------------------------------------------------------------------------------------
@@ -200,10 +208,9 @@ def test_usage_errors_exit_2_with_one_line(argv, says):
     assert len(done.stderr.strip().splitlines()) == 1 and says in done.stderr, done.stderr
 
 
-def test_release_includes_the_workflow(tmp_path, capsys):
-    out = tmp_path / "learner"
-    assert main(["release", str(out)]) == 0
-    assert (out / ".github" / "workflows" / "autograde.yml").read_text() == WORKFLOW.read_text()
+def test_release_includes_the_workflow(released):
+    out = released
+    assert (out / WORKFLOW).is_file()
     assert not (out / "solutions").exists()
 
 
@@ -221,15 +228,17 @@ def test_batch_writes_a_gradebook_and_a_report_per_student(tmp_path):
     rows = list(csv.DictReader(gradebook.open()))
     assert [r["student"] for r in rows] == ["ada", "bob"]
     assert list(rows[0]) == ["student", "rnn_step", "rnn_forward", "total", "max_score",
-                             "percent"]
+                             "percent", "verify", "commit", "submission_sha256", "grader"]
     assert (rows[0]["rnn_step"], rows[0]["rnn_forward"], rows[0]["total"]) == ("2", "0", "2")
     assert (rows[1]["rnn_step"], rows[1]["total"]) == ("0", "0")
     for student, report in reports.items():
         saved = json.loads((tmp_path / "gradebook-reports" / f"{student}.json").read_text())
         assert saved == report
         jsonschema.validate(saved, formats.REPORT_SCHEMA)
-    # The same grades as grading each student alone (cases are seeded by the code).
+    # The same grades as grading each student alone (cases are seeded by the code);
+    # batch adds how it graded.
     alone = grader.grade(tmp_path / "class" / "bob", only=["rnn_step", "rnn_forward"])
+    assert reports["bob"].pop("grading")["grader"] == rows[1]["grader"]
     assert alone == reports["bob"]
 
 
@@ -265,8 +274,15 @@ WORKFLOW_SCHEMA = {
 
 
 @pytest.fixture(scope="module")
-def workflow():
-    data = yaml.safe_load(WORKFLOW.read_text())
+def released(tmp_path_factory):
+    out = tmp_path_factory.mktemp("learner") / "copy"
+    assert main(["release", str(out)]) == 0
+    return out
+
+
+@pytest.fixture(scope="module")
+def workflow(released):
+    data = yaml.safe_load((released / WORKFLOW).read_text())
     if True in data:  # YAML 1.1 reads the key `on` as true
         data["on"] = data.pop(True)
     return data
@@ -283,15 +299,18 @@ def test_the_workflow_grades_into_the_summary_uploads_and_reports(workflow):
     steps = {s.get("id", s.get("name")): s for s in job["steps"]}
     assert job["steps"][0]["uses"].startswith("actions/checkout@")
     grade = steps["grade"]["run"]
-    assert "python -m autograde grade book/ --format markdown" in grade
+    assert "python -P -m autograde grade book --format markdown" in grade
     assert '>> "$GITHUB_STEP_SUMMARY"' in grade and "--report autograde-report.json" in grade
+    assert "the grade of record" in grade and "job summary" in grade
     upload = next(s for s in job["steps"] if s.get("uses", "").startswith(
         "actions/upload-artifact@"))
-    assert upload["with"]["path"] == "autograde-report.json"
+    assert upload["with"]["path"] == "${{ runner.temp }}/grading/autograde-report.json"
     assert "always()" in upload["if"]
     reporter = next(s for s in job["steps"] if "autograding-grading-reporter" in s.get("uses", ""))
-    [runner] = reporter["with"]["runners"].split(",")
-    assert reporter["env"][f"{runner.upper()}_RESULTS"] == \
-        f"${{{{ steps.{runner}.outputs.result }}}}"
-    assert "--format classroom" in steps[runner]["run"]
-    assert '>> "$GITHUB_OUTPUT"' in steps[runner]["run"]
+    runners = reporter["with"]["runners"].split(",")
+    assert runners == list(registry.exercises())  # one runner per exercise, none forgotten
+    for runner in runners:
+        assert reporter["env"][f"{runner.upper()}_RESULTS"] == \
+            f"${{{{ steps.classroom.outputs.{runner} }}}}"
+    assert "--format classroom" in steps["classroom"]["run"]
+    assert '>> "$GITHUB_OUTPUT"' in steps["classroom"]["run"]

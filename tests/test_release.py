@@ -11,6 +11,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
+import yaml
 from nbformat.v4 import new_code_cell, new_markdown_cell
 
 from autograde.course import is_exercise_cell, release, strip_solution_cells
@@ -34,8 +35,9 @@ def test_the_release_has_no_solutions_and_no_tests(course, tmp_path):
     for name in ("autograde/__init__.py", "autograde/registry.py", "_config.yml", "_toc.yml",
                  "README.md", "requirements.txt", "pyproject.toml"):
         assert (out / name).is_file(), name
-    workflow = ".github/workflows/autograde.yml"
-    assert (out / workflow).is_file() == (ROOT / workflow).is_file()
+    for name in (".github/workflows/autograde.yml", ".github/autograde/grader.zip",
+                 "autograde-manifest.json"):
+        assert (out / name).is_file(), name
     (tmp_path / "x").mkdir()
     with pytest.raises(ValueError, match="not empty"):
         release(tmp_path)
@@ -170,3 +172,90 @@ def test_a_released_notebook_runs_with_its_checks_without_solutions(course, tmp_
         text = "".join(o.get("text", "") for o in cells[i + 1].outputs)
         assert "not implemented yet" in text, text
     assert json.dumps(printed).count("Traceback") == 0
+
+
+# ---------------------------------------------------------------------------------------
+# The learner's copy describes itself
+
+
+def test_the_readme_lists_only_what_the_copy_has(course):
+    out, _ = course
+    readme = (out / "README.md").read_text()
+    named = re.findall(r"`([\w./-]+(?:/|\.\w+))`", readme)  # files and folders in backquotes
+    assert "book/" in named and "autograde-manifest.json" in named
+    for name in named:
+        assert (out / name).exists(), f"the README names {name}, which the copy lacks"
+    for absent in ("pytest", "solutions/", "`solutions", "tests/", "autograde solve",
+                   "autograde release", "solutions.bench", "torchrun"):
+        assert absent not in readme, absent
+    assert "your instructor's re-grade is the grade of record" in readme
+
+
+def test_every_command_the_readme_gives_works_in_the_copy(course):
+    """Run as the learner would, in the copy, with the copy's own autograde."""
+    out, _ = course
+    readme = (out / "README.md").read_text()
+    commands = [line.strip().split("  #")[0].strip() for line in readme.splitlines()
+                if line.startswith("    ")]
+    assert "python -m autograde grade book/ --only rnn_step" in commands
+    env = {**os.environ, "PYTHONPATH": str(out)}
+    for command in commands:
+        if command.startswith(("python -m pip install", "jupyter lab")):
+            continue  # network; a GUI
+        if command == "python -m autograde grade book/":
+            command += " --only rnn_step,rnn_forward"  # the same command, fewer exercises
+        done = subprocess.run(command.split(), cwd=out, env=env, capture_output=True,
+                              text=True, timeout=600)
+        assert done.returncode == 0, (command, done.stdout[-2000:], done.stderr[-2000:])
+
+
+def test_the_intro_promises_no_solutions(course):
+    out, _ = course
+    intro = (out / "book" / "intro.md").read_text()
+    assert "dropdown" not in intro and "solution is in" not in intro
+    assert "Stuck?" in intro  # the step is still there, told as it is in the copy
+
+
+# ---------------------------------------------------------------------------------------
+# The grader the released workflow installs
+
+COMMIT = "0123456789abcdef0123456789abcdef01234567"
+SHA = "ab" * 32
+
+
+@pytest.mark.parametrize("source, kind", [
+    (f"git+https://github.com/course/lstm@{COMMIT}", "git"),
+    (f"git+https://github.com/course/lstm@{COMMIT}#subdirectory=grader", "git"),
+    (f"https://example.org/dist/autograde-1.0-py3-none-any.whl#sha256={SHA}", "wheel"),
+])
+def test_release_writes_a_workflow_that_installs_the_pinned_grader(source, kind, tmp_path):
+    from autograde.__main__ import main
+
+    assert main(["release", str(tmp_path / "copy"), "--grader-source", source]) == 0
+    flow = yaml.safe_load((tmp_path / "copy" / ".github/workflows/autograde.yml").read_text())
+    [job] = flow["jobs"].values()
+    install = next(s["run"] for s in job["steps"] if s.get("name", "").startswith(
+        "Install the grader"))
+    assert '--target "$RUNNER_TEMP/grader"' in install and "python -P" in install
+    if kind == "git":
+        assert f'"{source}"' in install
+    else:
+        assert f'echo "{SHA}  ' in install and "sha256sum --check" in install
+    assert not (tmp_path / "copy" / ".github" / "autograde" / "grader.zip").exists()
+    assert job["env"]["PYTHONSAFEPATH"] == "1"
+
+
+@pytest.mark.parametrize("source", [
+    "git+https://github.com/course/lstm@main",  # a branch moves
+    "git+https://github.com/course/lstm",
+    "https://example.org/autograde-1.0-py3-none-any.whl",  # no hash
+    f"http://example.org/autograde-1.0-py3-none-any.whl#sha256={SHA}",  # not https
+    "autograde==1.0",
+])
+def test_release_refuses_a_grader_source_that_is_not_pinned(source, tmp_path, capsys):
+    from autograde.__main__ import main
+
+    assert main(["release", str(tmp_path / "copy"), "--grader-source", source]) == 2
+    err = capsys.readouterr().err
+    assert "expected a git URL pinned to a commit" in err and len(err.splitlines()) == 1
+    assert not (tmp_path / "copy").exists()
