@@ -82,6 +82,7 @@ than your exercise cells. To see what you changed:
 LEARNER_FILES = [
     ("book/", "the chapters, one notebook each, and the data they read"),
     ("autograde/", "`check()` and the grader (`python -m autograde`)"),
+    ("tools/", "benchmarks and training runs; those that need the reference solutions say so"),
     ("requirements.txt", "the Python packages the chapters and the grader need"),
     ("pyproject.toml", "installs `autograde` (`requirements.txt` does it for you)"),
     ("_config.yml", "the book's configuration (with `_toc.yml`, its table of contents)"),
@@ -138,6 +139,10 @@ def release(out_dir, grader_source=None):
     source = workflow.GraderSource.parse(grader_source) if grader_source else None
     out = _empty_folder(out_dir)
     written = _copy_tree(BOOK, out / "book") + _copy_tree(ROOT / "autograde", out / "autograde")
+    # The tools (benchmarks, training runs, the ladder) are no answers: chapters 41-42 use
+    # and include them, and those that need the answer key say so when run.
+    if (ROOT / "tools").is_dir():
+        written += _copy_tree(ROOT / "tools", out / "tools")
     for name in RELEASE_FILES:
         if (ROOT / name).is_file():
             (out / name).parent.mkdir(parents=True, exist_ok=True)
@@ -498,9 +503,9 @@ def _block_end(lines, start, fence):
 
 
 def _release_pyproject(text, out):
-    """pyproject.toml for the learner: it installs autograde only, and runs no tests."""
+    """pyproject.toml for the learner: it installs autograde and tools, and runs no tests."""
     packages = sorted(".".join(p.parent.relative_to(out).parts)
-                      for p in (out / "autograde").rglob("__init__.py"))
+                      for top in ("autograde", "tools") for p in (out / top).rglob("__init__.py"))
     listed = ", ".join(f'"{p}"' for p in packages)
     text, n = re.subn(r"^packages\s*=\s*\[[^\]]*\]", f"packages = [{listed}]", text, flags=re.M)
     if n != 1:

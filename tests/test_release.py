@@ -43,11 +43,13 @@ def test_the_release_has_no_solutions_and_no_tests(course, tmp_path):
         release(tmp_path)
 
 
-def test_the_released_pyproject_installs_autograde_only(course):
+def test_the_released_pyproject_installs_autograde_and_tools_only(course):
     out, _ = course
     config = tomllib.loads((out / "pyproject.toml").read_text())
     packages = config["tool"]["setuptools"]["packages"]
-    assert "autograde" in packages and all(p.split(".")[0] == "autograde" for p in packages)
+    assert {"autograde", "tools"} <= set(packages)
+    assert all(p.split(".")[0] in ("autograde", "tools") for p in packages)
+    assert all((out / p.replace(".", "/") / "__init__.py").is_file() for p in packages)
     assert "pytest" not in config.get("tool", {})  # it pointed at tests/
 
 
