@@ -6,6 +6,8 @@ Every wrong implementation here is a correct one written for this test (not take
 as well as added" is named by the TF track's checks (tests/test_tf1_lstm.py).
 """
 
+import re
+
 import numpy as np
 import pytest
 from hostile import IMPORTS, notebook
@@ -44,6 +46,42 @@ def lstm_forward(x, h0, c0, Wx, Wh, b, skip_last=False, zero_state=False, time_m
     return hs, cs
 
 
+def lstm_backward(dhs, x, h0, c0, Wx, Wh, b, order="ifgo", forget_path=True, times_f=True,
+                  tanh_grad=True, add_dhs=True, carry_dh=True, skip_first=False,
+                  skip_last=False, zero_dh0=False, zero_dc0=False):
+    """A hand-written LSTM backward pass (the forward recomputed), with optional mistakes."""
+    B, T, _ = x.shape
+    H = h0.shape[1]
+    h, c, cache = h0, c0, []
+    for t in range(T):
+        z = x[:, t] @ Wx + h @ Wh + b
+        i, f, g, o = (sigmoid(z[:, :H]), sigmoid(z[:, H:2 * H]), np.tanh(z[:, 2 * H:3 * H]),
+                      sigmoid(z[:, 3 * H:]))
+        cache.append((h, c, i, f, g, o))
+        c = f * c + i * g
+        h = o * np.tanh(c)
+        cache[-1] += (c,)
+    grads = {k: np.zeros_like(v) for k, v in dict(x=x, Wx=Wx, Wh=Wh, b=b).items()}
+    dh_next, dc_next = (np.zeros_like(h0) if add_dhs else dhs[:, -1]), np.zeros_like(c0)
+    for t in range(T - 1 - skip_last, 0 if skip_first else -1, -1):
+        h_prev, c_prev, i, f, g, o, c = cache[t]
+        dh = (dhs[:, t] if add_dhs else 0) + (dh_next if carry_dh else 0)
+        tanh_c = np.tanh(c)
+        dc = dc_next + dh * o * ((1 - tanh_c**2) if tanh_grad else 1)
+        dz = {"i": dc * g * i * (1 - i), "f": dc * c_prev * f * (1 - f),
+              "g": dc * i * (1 - g**2), "o": dh * tanh_c * o * (1 - o)}
+        dz = np.concatenate([dz[k] for k in order], axis=1)
+        grads["x"][:, t] = dz @ Wx.T
+        grads["Wx"] += x[:, t].T @ dz
+        grads["Wh"] += h_prev.T @ dz
+        grads["b"] += dz.sum(0)
+        dh_next = dz @ Wh.T
+        dc_next = (dc * f if times_f else dc) if forget_path else 0 * dc
+    return {"x": grads["x"], "h0": 0 * dh_next if zero_dh0 else dh_next,
+            "c0": 0 * dc_next if zero_dc0 else dc_next,
+            "Wx": grads["Wx"], "Wh": grads["Wh"], "b": grads["b"]}
+
+
 def stacked_lstm_forward(x, layers, states=None, shared=False):
     hs, finals = x, []
     for k, layer in enumerate(layers[:1] * len(layers) if shared else layers):
@@ -78,6 +116,23 @@ MISTAKES = [
 ]
 
 
+def fair_score(results, points):
+    """The points a report should give, from its checks' labels alone: a passing check
+    earns its share only if a non-degenerate check (B > 1, T > 1, I != H, as far as the
+    label gives them) of its dtype passes too; every check counts in the total."""
+    def degenerate(label):
+        sizes = {k: int(v) for k, v in re.findall(r"\b([BTIH])=(\d+)", label)}
+        return (sizes.get("B", 2) < 2 or sizes.get("T", 2) < 2
+                or ("I" in sizes and "H" in sizes and sizes["I"] == sizes["H"]))
+
+    def dtype(label):
+        return label.split(",")[0]
+
+    full = {dtype(r.label) for r in results if r.passed and not degenerate(r.label)}
+    earned = [r.passed and (not degenerate(r.label) or dtype(r.label) in full) for r in results]
+    return points * sum(earned) / len(results)
+
+
 @pytest.mark.parametrize("exercise_id, fn, diagnosis", MISTAKES,
                          ids=[f"{m[0]}: {m[2]}" for m in MISTAKES])
 def test_a_mistake_loses_points_and_is_named(exercise_id, fn, diagnosis):
@@ -85,12 +140,63 @@ def test_a_mistake_loses_points_and_is_named(exercise_id, fn, diagnosis):
     report = run_checks(fn, exercise, np.random.default_rng(3))
     failed = [r for r in report.results if not r.passed]
     assert failed and report.score < exercise.points
-    assert report.score == exercise.points * (len(report.results) - len(failed)) / len(
-        report.results)
+    assert report.score == pytest.approx(fair_score(report.results, exercise.points))
     # Where the mistake runs at all (a shared weight set fails on layers of other widths).
     assert all(names(r.message, diagnosis) or r.message.startswith("raised") for r in failed), \
         report.summary()
     assert any(names(r.message, diagnosis) for r in failed)
+
+
+# (the mistake in lstm_backward, the diagnosis the feedback must give)
+BACKWARD_MISTAKES = [
+    (dict(order="ifog"), "the backward puts the gate gradients in the wrong order"),
+    (dict(order="igfo"), "the backward puts the gate gradients in TensorFlow's order"),
+    (dict(forget_path=False), "the cell-state gradient is not carried to the previous step"),
+    (dict(times_f=False), "the carried cell-state gradient misses the forget gate"),
+    (dict(tanh_grad=False), "dc misses the derivative of tanh"),
+    (dict(add_dhs=False), "dhs[:, t] is not added to the carried dh"),
+    (dict(carry_dh=False), "the carried dh from step t+1 is dropped"),
+    (dict(skip_first=True), "the backward loop skips the first timestep"),
+    (dict(skip_last=True), "the backward loop skips the last timestep"),
+    (dict(zero_dh0=True), "dh0 is left at zero"),
+    (dict(zero_dc0=True), "dc0 is left at zero"),
+]
+
+
+@pytest.mark.parametrize("mistake, diagnosis", BACKWARD_MISTAKES,
+                         ids=[m[1] for m in BACKWARD_MISTAKES])
+def test_a_backward_mistake_is_named_and_every_wrong_gradient_listed(mistake, diagnosis):
+    exercise = registry.get("lstm_backward")
+    report = run_checks(wrong(lstm_backward, "lstm_backward", **mistake), exercise,
+                        np.random.default_rng(4))
+    failed = [r for r in report.results if not r.passed]
+    assert failed and report.score < exercise.points, report.summary()
+    assert any(names(r.message, diagnosis) for r in failed), report.summary()
+    # Every failed case names every wrong gradient, not only the first.
+    fn = wrong(lstm_backward, "lstm_backward", **mistake)
+    for case, r in zip(exercise.make_cases(np.random.default_rng(4)), report.results,
+                       strict=True):
+        got = fn(*case.inputs.values())
+        differ = [k for k, want in case.expected.items()
+                  if not np.allclose(got[k], want, rtol=0, atol=case.atol * (1 + np.abs(want)).max())]
+        listed = r.message.partition(" Wrong: ")[2].partition(".")[0]
+        named = {r.message.split(" ")[0], *re.findall(r"\b(x|h0|c0|Wx|Wh|b)\b", listed)}
+        assert set(differ) <= named, (differ, r.message)
+
+
+def test_a_backward_gate_order_names_the_wrong_blocks():
+    report = run_checks(wrong(lstm_backward, "lstm_backward", order="ifog"),
+                        registry.get("lstm_backward"), np.random.default_rng(4))
+    text = report.summary()
+    assert "Wx (gate blocks g, o)" in text and "b (gate blocks g, o)" in text, text
+    assert "Wrong: x, h0, c0, Wx (gate blocks g, o), Wh (gate blocks g, o), b (gate blocks g, o)" \
+        in text, text
+
+
+def test_the_right_backward_passes_and_triggers_no_hint():
+    report = run_checks(lstm_backward, registry.get("lstm_backward"), np.random.default_rng(4))
+    assert report.passed, report.summary()
+    assert all("Probably" not in r.message for r in report.results)
 
 
 def names(feedback, diagnosis):
@@ -101,7 +207,8 @@ def names(feedback, diagnosis):
 @pytest.mark.parametrize("exercise_id", sorted({m[0] for m in MISTAKES}))
 def test_the_implementations_here_are_right_without_their_mistake(exercise_id):
     fn = {"rnn_step": rnn_step, "lstm_step": lstm_step, "lstm_forward": lstm_forward,
-          "stacked_lstm_forward": stacked_lstm_forward}[exercise_id]
+          "stacked_lstm_forward": stacked_lstm_forward,
+          "lstm_backward": lstm_backward}[exercise_id]
     assert run_checks(fn, registry.get(exercise_id), np.random.default_rng(3)).passed
 
 

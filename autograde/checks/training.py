@@ -1,28 +1,23 @@
 """Checks for the training chapters: train_step (PyTorch), and softmax_cross_entropy,
 clip_gradients and adam_update (NumPy).
 
-The expected values come from PyTorch itself: torch autograd and F.cross_entropy,
-torch.nn.utils.clip_grad_norm_ and torch.optim.Adam, all in float64.
+The expected values come from PyTorch itself (autograde.references): torch autograd and
+F.cross_entropy, torch.nn.utils.clip_grad_norm_ and torch.optim.Adam, all in float64.
 """
 
 import numpy as np
 
+from autograde.references import torch_modules as M
+from autograde.references import torch_ref as ref
 from autograde.registry import exercise
-from autograde.spec import ATOL, Case, SubmissionError, random_array, random_sizes
+from autograde.spec import DTYPES, Case, SubmissionError, case, random_array, random_sizes
 
 CHAPTER_MNIST1D = "31_training_mnist1d.ipynb"
 CHAPTER_NUMPY = "33_training_numpy.ipynb"
-DTYPES = (np.float64, np.float32)
 
 
 def _torch():
-    import torch
-
-    return torch
-
-
-def _label(dtype, **sizes):
-    return f"{np.dtype(dtype).name}, " + " ".join(f"{k}={v}" for k, v in sizes.items())
+    return M.load_torch()
 
 
 # ----------------------------------------------------------------------------- train_step
@@ -49,18 +44,6 @@ def _loaded_classifier(weights):
     model = _classifier(I, H, weights["head.weight"].shape[0])
     model.load_state_dict({k: torch.tensor(v) for k, v in weights.items()})
     return model
-
-
-def reference_train_step(model, x, y, optimizer, max_norm, loss_fn=None):
-    """torch's training step: zero the gradients, loss, backward, clip, step; returns the loss."""
-    torch = _torch()
-    loss_fn = torch.nn.functional.cross_entropy if loss_fn is None else loss_fn
-    optimizer.zero_grad()
-    loss = loss_fn(model(x), y)
-    loss.backward()
-    torch.nn.utils.clip_grad_norm_(model.parameters(), max_norm)
-    optimizer.step()
-    return loss.item()
 
 
 def run_train_step(fn, inputs):
@@ -98,7 +81,7 @@ def _sgd_after(weights, grads, lr, max_norm, clip="global"):
 
 
 @exercise("train_step", points=3, chapter=CHAPTER_MNIST1D, run=run_train_step,
-          reference=reference_train_step, solution="solutions.train", from_scratch=False)
+          reference=M.train_step, solution="solutions.train", from_scratch=False)
 def train_step_cases(rng):
     torch = _torch()
     cases = []
@@ -142,15 +125,6 @@ def train_step_cases(rng):
 
 
 # ----------------------------------------------------------------------- softmax_cross_entropy
-def reference_softmax_cross_entropy(logits, y):
-    """(loss, dlogits) by torch's F.cross_entropy and autograd, in float64."""
-    torch = _torch()
-    z = torch.tensor(logits, dtype=torch.float64, requires_grad=True)
-    loss = torch.nn.functional.cross_entropy(z, torch.as_tensor(y))
-    loss.backward()
-    return loss.item(), z.grad.numpy().astype(logits.dtype)
-
-
 def run_softmax_cross_entropy(fn, inputs):
     out = fn(inputs["logits"], inputs["y"])
     if not isinstance(out, tuple) or len(out) != 2:
@@ -164,7 +138,7 @@ def run_softmax_cross_entropy(fn, inputs):
 
 
 @exercise("softmax_cross_entropy", points=2, chapter=CHAPTER_NUMPY, run=run_softmax_cross_entropy,
-          reference=reference_softmax_cross_entropy, solution="solutions.numpy_train")
+          reference=ref.softmax_cross_entropy, solution="solutions.numpy_train")
 def softmax_cross_entropy_cases(rng):
     cases = []
     for dtype in DTYPES:
@@ -172,33 +146,21 @@ def softmax_cross_entropy_cases(rng):
                             (4, 5, 1000.0)):
             logits = random_array(rng, (B, C), dtype, scale)
             y = rng.integers(0, C, size=B)
-            loss, dlogits = reference_softmax_cross_entropy(logits, y)
+            loss, dlogits = ref.softmax_cross_entropy(logits, y)
             loss = np.asarray(loss)
             suspects = {"the loss is summed over the batch; it is the mean":
                         {"loss": loss * B, "dlogits": dlogits * B},
                         "dlogits is not divided by B (the loss is a mean over the batch)":
                         {"loss": loss, "dlogits": dlogits * B}} if B > 1 else {}
-            label = _label(dtype, B=B, C=C)
-            if scale > 10:
-                label += " with logits near ±1000 (exp overflows unless you subtract the max)"
-            cases.append(Case(label, dict(logits=logits, y=y), {"loss": loss, "dlogits": dlogits},
-                              ATOL[np.dtype(dtype)], axes={"dlogits": ("B", "C")},
+            notes = ["logits near ±1000 (exp overflows unless you subtract the max)"] \
+                if scale > 10 else []
+            cases.append(case(dtype, dict(B=B, C=C), dict(logits=logits, y=y),
+                              {"loss": loss, "dlogits": dlogits}, *notes, axes={"dlogits": ("B", "C")},
                               suspects=suspects))
     return cases
 
 
 # ----------------------------------------------------------------------------- clip_gradients
-def reference_clip_gradients(grads, max_norm):
-    """(clipped, norm) by torch.nn.utils.clip_grad_norm_ on copies of the arrays."""
-    torch = _torch()
-    tensors = {k: torch.nn.Parameter(torch.zeros(g.shape, dtype=torch.float64))
-               for k, g in grads.items()}
-    for k, p in tensors.items():
-        p.grad = torch.tensor(grads[k], dtype=torch.float64)
-    norm = torch.nn.utils.clip_grad_norm_(list(tensors.values()), max_norm)
-    return {k: p.grad.numpy().astype(grads[k].dtype) for k, p in tensors.items()}, norm.item()
-
-
 def run_clip_gradients(fn, inputs):
     grads = inputs["grads"]
     out = fn({k: g.copy() for k, g in grads.items()}, inputs["max_norm"])
@@ -220,7 +182,7 @@ def _flat_clip(clipped, norm):
 
 
 @exercise("clip_gradients", points=2, chapter=CHAPTER_NUMPY, run=run_clip_gradients,
-          reference=reference_clip_gradients, solution="solutions.numpy_train")
+          reference=ref.clip_gradients, solution="solutions.numpy_train")
 def clip_gradients_cases(rng):
     cases = []
     for dtype in DTYPES:
@@ -232,8 +194,8 @@ def clip_gradients_cases(rng):
         norm = float(np.sqrt(sum(np.sum(g.astype(np.float64)**2) for g in grads.values())))
         for factor in (0.3, 2.0):  # clipping active, then inactive
             max_norm = round(factor * norm, 3)
-            clipped, got_norm = reference_clip_gradients(grads, max_norm)
-            per_array = {k: reference_clip_gradients({k: g}, max_norm)[0][k]
+            clipped, got_norm = ref.clip_gradients(grads, max_norm)
+            per_array = {k: ref.clip_gradients({k: g}, max_norm)[0][k]
                          for k, g in grads.items()}
             suspects = {
                 "each array is clipped by its own norm instead of the norm of all of them together":
@@ -249,29 +211,14 @@ def clip_gradients_cases(rng):
                 suspects["the gradients are rescaled even though their norm is below max_norm"] = \
                     _flat_clip({k: (g * max_norm / norm).astype(dtype) for k, g in grads.items()},
                                got_norm)
-            label = _label(dtype, **s) + f", max_norm={max_norm:g}, norm={norm:.3f}"
-            cases.append(Case(label, dict(grads=grads, max_norm=max_norm),
-                              _flat_clip(clipped, got_norm), ATOL[np.dtype(dtype)],
+            cases.append(case(dtype, s, dict(grads=grads, max_norm=max_norm),
+                              _flat_clip(clipped, got_norm),
+                              f"max_norm={max_norm:g}", f"norm={norm:.3f}",
                               suspects=suspects))
     return cases
 
 
 # ----------------------------------------------------------------------------- adam_update
-def reference_adam_update(param, grad, m, v, t, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8):
-    """(param, m, v) after one step of torch.optim.Adam resumed at step t - 1 with state m, v."""
-    torch = _torch()
-    p = torch.nn.Parameter(torch.tensor(param, dtype=torch.float64))
-    p.grad = torch.tensor(grad, dtype=torch.float64)
-    optimizer = torch.optim.Adam([p], lr=lr, betas=(beta1, beta2), eps=eps, foreach=False)
-    optimizer.state[p] = {"step": torch.tensor(float(t - 1)),
-                          "exp_avg": torch.tensor(m, dtype=torch.float64),
-                          "exp_avg_sq": torch.tensor(v, dtype=torch.float64)}
-    optimizer.step()
-    state = optimizer.state[p]
-    return tuple(a.detach().numpy().astype(param.dtype)
-                 for a in (p, state["exp_avg"], state["exp_avg_sq"]))
-
-
 def run_adam_update(fn, inputs):
     out = fn(*inputs.values())
     if not isinstance(out, tuple) or len(out) != 3:
@@ -297,7 +244,7 @@ def _adam_mistake(a, mistake):
 
 
 @exercise("adam_update", points=3, chapter=CHAPTER_NUMPY, run=run_adam_update,
-          reference=reference_adam_update, solution="solutions.numpy_train")
+          reference=ref.adam_update, solution="solutions.numpy_train")
 def adam_update_cases(rng):
     cases = []
     for dtype in DTYPES:
@@ -311,7 +258,7 @@ def adam_update_cases(rng):
             if t > 1:  # eps matters only when v is tiny; make one entry so
                 a["v"].flat[0] = 1e-12
                 a["eps"] = 1e-3
-            expected = dict(zip(("param", "m", "v"), reference_adam_update(**a), strict=True))
+            expected = dict(zip(("param", "m", "v"), ref.adam_update(**a), strict=True))
             suspects = {
                 "no bias correction (divide m by 1 - beta1**t and v by 1 - beta2**t)":
                     _adam_mistake(a, "no bias correction"),
@@ -320,6 +267,6 @@ def adam_update_cases(rng):
                 "the bias correction uses t + 1; t is already the number of this step (1 first)":
                     _adam_mistake(a, "t + 1"),
             }
-            label = _label(dtype, t=t) + f", shape {shape}" + (", m = v = 0" if t == 1 else "")
-            cases.append(Case(label, a, expected, ATOL[np.dtype(dtype)], suspects=suspects))
+            notes = [f"shape {shape}"] + (["m = v = 0"] if t == 1 else [])
+            cases.append(case(dtype, dict(t=t), a, expected, *notes, suspects=suspects))
     return cases
