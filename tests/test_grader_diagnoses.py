@@ -188,9 +188,12 @@ def test_a_backward_gate_order_names_the_wrong_blocks():
     report = run_checks(wrong(lstm_backward, "lstm_backward", order="ifog"),
                         registry.get("lstm_backward"), np.random.default_rng(4))
     text = report.summary()
-    assert "Wx (gate blocks g, o)" in text and "b (gate blocks g, o)" in text, text
-    assert "Wrong: x, h0, c0, Wx (gate blocks g, o), Wh (gate blocks g, o), b (gate blocks g, o)" \
-        in text, text
+    # With one timestep, only the g and o blocks of the weight gradients are wrong (and dc0,
+    # which does not pass through dz, is right); with more, the error spreads to all.
+    assert "B=1 T=1" in report.results[0].label
+    assert "Wrong: x, h0, Wx (gate blocks g, o), Wh (gate blocks g, o), b (gate blocks g, o)." \
+        in report.results[0].message, text
+    assert "Wrong: x, h0, c0, Wx, Wh, b." in report.results[1].message, text
 
 
 def test_the_right_backward_passes_and_triggers_no_hint():
@@ -239,3 +242,68 @@ def test_the_grader_names_the_mistakes_too(tmp_path):
                                    "skips the last timestep", "one weight set"], strict=True):
         assert got[id]["points"] < got[id]["max_points"], got[id]
         assert any(names(c["message"], diagnosis) for c in got[id]["checks"]), got[id]
+
+
+def test_a_shape_error_in_the_learners_code_names_the_operand():
+    report = run_checks(wrong(_step_with_wx_t, "lstm_step"), registry.get("lstm_step"),
+                        np.random.default_rng(3))
+    assert report.score == 0
+    for r in report.results:
+        assert r.message.startswith("raised ValueError"), r.message
+        assert "Probably: a matrix product's right operand has" in r.message, r.message
+        assert "is it used transposed (Wx.T)?" in r.message, r.message
+
+
+def _step_with_wx_t(x, h, c, Wx, Wh, b):
+    z = x @ Wx.T + h @ Wh + b  # the mistake: Wx is (I, 4H) already
+    H = h.shape[1]
+    i, f, g, o = (sigmoid(z[:, :H]), sigmoid(z[:, H:2 * H]), np.tanh(z[:, 2 * H:3 * H]),
+                  sigmoid(z[:, 3 * H:]))
+    c_next = f * c + i * g
+    return o * np.tanh(c_next), c_next
+
+
+def test_points_only_for_work_that_is_right():
+    """A time-major lstm_forward passes only the B = 1, T = 1 cases: no points (it had 1/3).
+    A float64-only one passes every float64 case, larger ones included: half the points."""
+    exercise = registry.get("lstm_forward")
+    time_major = run_checks(wrong(lstm_forward, "lstm_forward", time_major=True), exercise,
+                            np.random.default_rng(3))
+    assert any(r.passed for r in time_major.results) and time_major.score == 0
+    assert "earn no points until a larger case passes" in time_major.summary()
+
+    def float64_only(x, h0, c0, Wx, Wh, b):
+        return lstm_forward(*(a.astype(np.float64) for a in (x, h0, c0, Wx, Wh, b)))
+
+    report = run_checks(float64_only, exercise, np.random.default_rng(3))
+    assert report.score == pytest.approx(exercise.points / 2)
+    assert all(r.passed == r.label.startswith("float64") for r in report.results)
+
+
+def test_the_grader_gives_the_new_hints_and_fair_points(tmp_path):
+    """Through the sandbox: the shape hint, every wrong gradient, no points for
+    degenerate passes."""
+    import inspect
+
+    source = "\n\n".join(inspect.getsource(f) for f in (sigmoid, lstm_step, lstm_forward,
+                                                         lstm_backward, _step_with_wx_t))
+    helpers = source.replace("def lstm_step(", "def right_lstm_step(").replace(
+        "lstm_step(x[:, t]", "right_lstm_step(x[:, t]").replace(
+        "def lstm_forward(", "def right_lstm_forward(").replace(
+        "def lstm_backward(", "def right_lstm_backward(")
+    cells = [
+        "def lstm_step(x, h, c, Wx, Wh, b):\n    return _step_with_wx_t(x, h, c, Wx, Wh, b)",
+        "def lstm_forward(*args):\n    return right_lstm_forward(*args, time_major=True)",
+        "def lstm_backward(*args):\n    return right_lstm_backward(*args, order='ifog')",
+    ]
+    nb = notebook(tmp_path / "hints.ipynb", IMPORTS, (helpers, False), *cells)
+    report = grader.grade(nb, limits=Limits(timeout=30),
+                          only=["lstm_step", "lstm_forward", "lstm_backward"])
+    got = {e["id"]: e for e in report["exercises"]}
+    assert got["lstm_step"]["points"] == 0
+    assert "is it used transposed (Wx.T)?" in got["lstm_step"]["feedback"], got["lstm_step"]
+    assert got["lstm_forward"]["points"] == 0 and got["lstm_forward"]["verdict"] == "failed"
+    assert "earn no points" in got["lstm_forward"]["feedback"], got["lstm_forward"]
+    assert any("Wx (gate blocks g, o), Wh (gate blocks g, o)" in c["message"]
+               and names(c["message"], "the backward puts the gate gradients in the wrong order")
+               for c in got["lstm_backward"]["checks"]), got["lstm_backward"]

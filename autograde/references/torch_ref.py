@@ -193,7 +193,12 @@ def _gradient_permuted(z, order):
     """z, except that its gradient comes back with the gate blocks read in `order`."""
     H = z.shape[1] // 4
     cols = np.concatenate([np.arange(H) + H * "ifgo".index(gate) for gate in order])
-    return z.detach() + (z[:, cols] - z[:, cols].detach())
+    return z.detach() + _moving(z[:, cols])
+
+
+def _moving(t):
+    """t's gradient path alone: value 0, derivative that of t."""
+    return t - t.detach()
 
 
 def _mistaken_scan(x, h0, c0, Wx, Wh, b, mistake):
@@ -212,12 +217,14 @@ def _mistaken_scan(x, h0, c0, Wx, Wh, b, mistake):
             z = _gradient_permuted(z, mistake)
         h_next, c_next = torch.func.functional_call(cell, params, (z, (h_in, c_in)))
         o = torch.sigmoid(z[:, 3 * H:])
-        if mistake == "dc_without_f":  # the carried dc passes as it is
-            c_next = c_next + (c - c.detach())
+        if mistake == "dc_without_f":  # the whole dc at step t passes back as it is
+            c_cell, c_next = c_next, c_next + (c - c.detach())
+            # h's share of dc must reach c_next too (the cell sends it to c_cell only)
+            h_next = h_next + o.detach() * (_moving(torch.tanh(c_next))
+                                            - _moving(torch.tanh(c_cell)))
         if mistake == "no_tanh_derivative":  # dc gets dh * o, not dh * o * (1 - tanh(c)**2)
             tanh_c = torch.tanh(c_next)
-            h_next = h_next + o.detach() * ((c_next - c_next.detach())
-                                            - (tanh_c - tanh_c.detach()))
+            h_next = h_next + o.detach() * (_moving(c_next) - _moving(tanh_c))
         if mistake == "h_from_g":
             h_next = o * torch.tanh(torch.tanh(z[:, 2 * H:3 * H]))
         hs.append(h_next)
