@@ -147,7 +147,14 @@ def explain_error(message, inputs):
         side = "right" if operand == 1 else "left"
         what = (f"a matrix product's {side} operand has {got} "
                 f"{'rows' if operand == 1 else 'columns'} where {need} are needed")
-        return what + _suspected_weights(_transposed(got, need, inputs))
+        hints = _transposed(got, need, inputs)
+        if operand == 1:  # another weight with `got` rows: x @ Wh where x @ Wx belongs?
+            hints += [f"{name} has {got} rows: is it used where another weight belongs "
+                      f"(e.g. x @ Wh instead of x @ Wx)?" for name, value in inputs.items()
+                      if isinstance(value, np.ndarray) and value.ndim == 2
+                      and value.shape[0] == got and value.shape[1] != need
+                      and not any(h.startswith(name + " ") for h in hints)]
+        return what + _suspected_weights(hints)
     for pattern in (_NUMPY_DOT, _TORCH_MM, _TF_MATMUL):
         found = pattern.search(message)
         if found:

@@ -307,3 +307,39 @@ def test_the_grader_gives_the_new_hints_and_fair_points(tmp_path):
     assert any("Wx (gate blocks g, o), Wh (gate blocks g, o)" in c["message"]
                and names(c["message"], "the backward puts the gate gradients in the wrong order")
                for c in got["lstm_backward"]["checks"]), got["lstm_backward"]
+
+
+# Bugs of hand-written LSTMs found online (the bug clinic): check() names each in words.
+def rnn_step_weights_swapped(x, h, Wx, Wh, b):
+    return np.tanh(x @ Wh + h @ Wx + b)  # runs only when I == H
+
+
+def lstm_step_states_swapped(x, h, c, Wx, Wh, b):
+    h_next, c_next = lstm_step(x, h, c, Wx, Wh, b)
+    return c_next, h_next
+
+
+def lstm_forward_range_t_minus_1(x, h0, c0, Wx, Wh, b):
+    hs, cs, h, c = [], [], h0, c0
+    for t in range(x.shape[1] - 1):
+        h, c = lstm_step(x[:, t], h, c, Wx, Wh, b)
+        hs.append(h)
+        cs.append(c)
+    empty = np.zeros(h0.shape[:1] + (0,) + h0.shape[1:], x.dtype)
+    return (np.stack(hs, 1), np.stack(cs, 1)) if hs else (empty, empty)
+
+
+CLINIC = [
+    ("rnn_step", rnn_step_weights_swapped, "Wh has 3 rows: is it used where another weight belongs"),
+    ("lstm_step", lstm_step_states_swapped, "h_next and c_next are returned swapped"),
+    ("lstm_forward", lstm_forward_range_t_minus_1, "the loop runs over range(T - 1)"),
+]
+
+
+@pytest.mark.parametrize("exercise_id, fn, diagnosis", CLINIC, ids=[c[2] for c in CLINIC])
+def test_bug_clinic_mistakes_are_named(exercise_id, fn, diagnosis):
+    fn.__name__ = exercise_id
+    report = run_checks(fn, registry.get(exercise_id), np.random.default_rng(0))
+    assert not report.passed and report.score == 0
+    assert any(diagnosis in r.message.partition("Probably: ")[2] for r in report.results), \
+        report.summary()

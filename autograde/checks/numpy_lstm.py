@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from autograde.checks.numpy_rnn import step_sizes
+from autograde.checks.numpy_rnn import SKIPS_LAST, STOPS_EARLY, step_sizes
 from autograde.references import numpy_ref
 from autograde.references import torch_ref as ref
 from autograde.registry import exercise
@@ -60,6 +60,9 @@ def gate_suspects(a, fwd, h_from_g):
     }
 
 
+SWAPPED_STATES = "{} are returned swapped (the hidden state first, then the cell state)"
+
+
 def sequence_suspects(a, hs, cs):
     """Known loop mistakes for lstm_forward, as the (hs, cs) they would give."""
     zeros = np.zeros_like(a["h0"])
@@ -67,7 +70,10 @@ def sequence_suspects(a, hs, cs):
            ref.lstm_forward(**{**a, "h0": zeros, "c0": zeros})}
     skipped_h, skipped_c = hs.copy(), cs.copy()
     skipped_h[:, -1] = skipped_c[:, -1] = 0
-    out["the loop skips the last timestep"] = (skipped_h, skipped_c)
+    out[SKIPS_LAST] = (skipped_h, skipped_c)
+    if hs.shape[1] > 1:
+        out[STOPS_EARLY] = (hs[:, :-1], cs[:, :-1])
+    out[SWAPPED_STATES.format("hs and cs")] = (cs, hs)
     if a["x"].shape[0] == a["x"].shape[1]:  # B == T: reading x as (T, B, I) still runs
         tm = ref.lstm_forward(**{**a, "x": a["x"].transpose(1, 0, 2)})
         out["x is read as time-major (T, B, I); it is batch-major (B, T, I)"] = \
@@ -84,11 +90,14 @@ def lstm_step_cases(rng):
     for dtype, s in grid(standard_shapes(rng)):
         a = lstm_inputs(rng, dtype, **s)
         step = dict(x=a["x"][:, 0], h=a["h0"], c=a["c0"], Wx=a["Wx"], Wh=a["Wh"], b=a["b"])
+        h_next, c_next = ref.lstm_step(**step)
         suspects = {k: dict(zip(("h_next", "c_next"), v))
                     for k, v in gate_suspects(step, ref.lstm_step,
                                               ref.lstm_step_h_from_g).items()}
+        suspects[SWAPPED_STATES.format("h_next and c_next")] = {"h_next": c_next,
+                                                                "c_next": h_next}
         cases.append(case(dtype, step_sizes(s), step,
-                          dict(zip(("h_next", "c_next"), ref.lstm_step(**step))),
+                          {"h_next": h_next, "c_next": c_next},
                           axes={"h_next": ("B", "H"), "c_next": ("B", "H")},
                           suspects=suspects))
     return cases

@@ -31,6 +31,9 @@ def step_sizes(s):
 
 
 TRANSPOSED_WH = "the weights Wh are used transposed (h @ Wh.T); the book computes h @ Wh"
+SKIPS_LAST = "the loop skips the last timestep (range(T - 1)?); it runs over range(T)"
+STOPS_EARLY = ("the loop runs over range(T - 1) and never sees the last timestep (the outputs "
+               "have T - 1 steps); it runs over range(T)")
 
 
 def forward_suspects(a, fwd, hs):
@@ -40,8 +43,10 @@ def forward_suspects(a, fwd, hs):
     skipped[:, -1] = 0
     out = {"the initial state h0 is ignored (zeros used instead)":
            fwd(a["x"], zeros, *[a[k] for k in list(a)[2:]]),
-           "the loop skips the last timestep": skipped,
+           SKIPS_LAST: skipped,
            TRANSPOSED_WH: fwd(**{**a, "Wh": a["Wh"].T})}
+    if hs.shape[1] > 1:
+        out[STOPS_EARLY] = hs[:, :-1]
     if a["x"].shape[0] == a["x"].shape[1]:  # B == T: reading x as (T, B, I) still runs
         x_tm = a["x"].transpose(1, 0, 2)
         out["x is read as time-major (T, B, I); it is batch-major (B, T, I)"] = \
