@@ -66,9 +66,9 @@ def _forward_suspects(a):
     """Known mistakes in initial_state_from_input, as the (h0, c0) they would give."""
     fwd = ref.initial_state_from_input
     h0, c0 = fwd(**a)
-    x1 = a["x"][:, 0].astype(np.float64)
     out = {"tanh is applied to c0 too; c0 = x[:, 0] @ Wc0 + bc0 has no tanh": (h0, np.tanh(c0)),
-           "tanh is missing from h0": (x1 @ a["Wh0"] + a["bh0"], c0),
+           "tanh is missing from h0": (np.arctanh(fwd(**{k: v.astype(np.float64) for k, v in
+                                                        a.items()})[0]).astype(h0.dtype), c0),
            "Wh0 and Wc0 (or bh0 and bc0) are swapped":
                fwd(a["x"], a["Wc0"], a["bc0"], a["Wh0"], a["bh0"])}
     if a["x"].shape[1] > 1:
@@ -97,30 +97,20 @@ INIT_GRAD_AXES = {"x": ("B", "T", "I"), "Wh0": ("I", "H"), "bh0": ("H",), "Wc0":
 
 def _backward_suspects(args, grads):
     """Known mistakes in initial_state_from_input_backward, as the gradients they would give."""
-    a = {k: v.astype(np.float64) for k, v in args.items()}
-    x1 = a["x"][:, 0]
-    h0 = np.tanh(x1 @ a["Wh0"] + a["bh0"])
+    def mistaken(mistake):
+        return ref.initial_state_from_input_backward(**args, mistake=mistake)
 
-    def with_dz(dz):
-        """The gradients if dL/d(x1 @ Wh0 + bh0) were dz (the c0 path is right)."""
-        dx = np.zeros_like(a["x"])
-        dx[:, 0] = dz @ a["Wh0"].T + a["dc0"] @ a["Wc0"].T
-        return {**grads, "x": dx, "Wh0": x1.T @ dz, "bh0": dz.sum(0)}
-
-    only_h = grads["x"].copy()
-    only_h[:, 0] = a["dh0"] * (1 - h0**2) @ a["Wh0"].T
     out = {
-        "the derivative of tanh, 1 - h0**2, is missing": with_dz(a["dh0"]),
+        "the derivative of tanh, 1 - h0**2, is missing": mistaken("no tanh'"),
         "the tanh derivative is computed as 1 - tanh(h0)**2; h0 is already tanh(...), so it "
-        "is 1 - h0**2": with_dz(a["dh0"] * (1 - np.tanh(h0) ** 2)),
+        "is 1 - h0**2": mistaken("tanh' of h0"),
         "dx misses the path through c0 (x[:, 0] feeds both h0 and c0: add both)":
-            {**grads, "x": only_h},
+            mistaken("no c0 path to x"),
     }
-    if a["x"].shape[1] > 1:
+    if args["x"].shape[1] > 1:
         out["dx is put at the last step; the initial state reads x[:, 0]"] = \
             {**grads, "x": grads["x"][:, ::-1]}
-    dtype = args["x"].dtype
-    return {k: {name: g.astype(dtype) for name, g in v.items()} for k, v in out.items()}
+    return out
 
 
 @exercise("initial_state_from_input_backward", points=3, chapter=CHAPTER_6,

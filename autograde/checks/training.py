@@ -67,17 +67,20 @@ def run_train_step(fn, inputs):
 
 
 def _sgd_after(weights, grads, lr, max_norm, clip="global"):
-    """The weights after one SGD step on `grads` clipped globally, per array, or not at all."""
-    def scale(norm):
-        return min(1.0, max_norm / (norm + 1e-6))
-
-    total = np.sqrt(sum(np.sum(g**2) for g in grads.values()))
-    out = {}
-    for name, w in weights.items():
-        s = {"global": scale(total), "per array": scale(np.sqrt(np.sum(grads[name]**2))),
-             "none": 1.0}[clip]
-        out[name] = w - lr * s * grads[name]
-    return out
+    """The weights after one torch.optim.SGD step on `grads`, clipped by
+    torch.nn.utils.clip_grad_norm_ over all of them ("global"), per array, or not at all."""
+    torch = _torch()
+    model = _loaded_classifier(weights)
+    params = dict(model.named_parameters())
+    for name, p in params.items():
+        p.grad = torch.tensor(grads[name])
+    if clip == "global":
+        torch.nn.utils.clip_grad_norm_(list(params.values()), max_norm)
+    elif clip == "per array":
+        for p in params.values():
+            torch.nn.utils.clip_grad_norm_([p], max_norm)
+    torch.optim.SGD(list(params.values()), lr=lr).step()
+    return {name: p.detach().numpy().copy() for name, p in params.items()}
 
 
 @exercise("train_step", points=3, chapter=CHAPTER_MNIST1D, run=run_train_step,
@@ -191,7 +194,7 @@ def clip_gradients_cases(rng):
                  "Wh": random_array(rng, (s["H"], 4 * s["H"]), dtype),
                  "b": random_array(rng, (4 * s["H"],), dtype, 3.0),
                  "W": random_array(rng, (s["H"], s["C"]), dtype)}
-        norm = float(np.sqrt(sum(np.sum(g.astype(np.float64)**2) for g in grads.values())))
+        norm = ref.clip_gradients(grads, np.inf)[1]  # the norm of all of them
         for factor in (0.3, 2.0):  # clipping active, then inactive
             max_norm = round(factor * norm, 3)
             clipped, got_norm = ref.clip_gradients(grads, max_norm)
@@ -205,7 +208,7 @@ def clip_gradients_cases(rng):
             }
             if factor < 1:
                 suspects["the scale is max_norm / norm; PyTorch uses max_norm / (norm + 1e-6)"] = \
-                    _flat_clip({k: (g * (max_norm / norm)).astype(dtype) for k, g in grads.items()},
+                    _flat_clip(ref.clip_gradients(grads, max_norm * (norm + 1e-6) / norm)[0],
                                got_norm)
             else:
                 suspects["the gradients are rescaled even though their norm is below max_norm"] = \
@@ -227,20 +230,17 @@ def run_adam_update(fn, inputs):
 
 
 def _adam_mistake(a, mistake):
-    """(param, m, v) after an Adam step with a known mistake, in float64."""
-    m = a["beta1"] * a["m"] + (1 - a["beta1"]) * a["grad"]
-    v = a["beta2"] * a["v"] + (1 - a["beta2"]) * a["grad"]**2
-    m_hat, v_hat = m / (1 - a["beta1"]**a["t"]), v / (1 - a["beta2"]**a["t"])
-    if mistake == "no bias correction":
-        step = m / (np.sqrt(v) + a["eps"])
+    """(param, m, v) after an Adam step with a known mistake, by torch.optim.Adam."""
+    right = ref.adam_update(**a)
+    if mistake == "no bias correction":  # resumed so late that 1 - beta**t is 1
+        wrong = ref.adam_update(**a, resumed_at=10**7)
     elif mistake == "eps inside the square root":
-        step = m_hat / np.sqrt(v_hat + a["eps"])
+        # sqrt(v_hat + eps) is Adam without eps on v shifted by eps * (1 - beta2**t) / beta2.
+        shift = a["eps"] * (1 - a["beta2"] ** a["t"]) / a["beta2"]
+        wrong = ref.adam_update(**{**a, "eps": 0.0, "v": a["v"].astype(np.float64) + shift})
     else:  # the step counter starts at 0
-        step = m / (1 - a["beta1"]**(a["t"] + 1)) / (
-            np.sqrt(v / (1 - a["beta2"]**(a["t"] + 1))) + a["eps"])
-    dtype = a["param"].dtype
-    return {"param": (a["param"] - a["lr"] * step).astype(dtype), "m": m.astype(dtype),
-            "v": v.astype(dtype)}
+        wrong = ref.adam_update(**a, resumed_at=a["t"])
+    return {"param": wrong[0], "m": right[1], "v": right[2]}
 
 
 @exercise("adam_update", points=3, chapter=CHAPTER_NUMPY, run=run_adam_update,

@@ -332,10 +332,21 @@ def initial_state_from_input(x, Wh0, bh0, Wc0, bc0):
     return _numpy(h0, x.dtype), _numpy(c0, x.dtype)
 
 
-def initial_state_from_input_backward(dh0, dc0, x, Wh0, bh0, Wc0, bc0):
-    """Gradients of sum(dh0 * h0 + dc0 * c0) by torch autograd: dict x, Wh0, bh0, Wc0, bc0."""
+def initial_state_from_input_backward(dh0, dc0, x, Wh0, bh0, Wc0, bc0, *, mistake=None):
+    """Gradients of sum(dh0 * h0 + dc0 * c0) by torch autograd: dict x, Wh0, bh0, Wc0, bc0.
+
+    mistake (for suspects): "no tanh'" (h0's gradient passes tanh unchanged),
+    "tanh' of h0" (it is multiplied by 1 - tanh(h0)**2) or "no c0 path to x".
+    """
+    torch = load_torch()
     args = {k: tensor64(a) for k, a in dict(x=x, Wh0=Wh0, bh0=bh0, Wc0=Wc0, bc0=bc0).items()}
     h0, c0 = _init_states(*args.values())
+    if mistake in ("no tanh'", "tanh' of h0"):
+        z = torch.nn.functional.linear(args["x"][:, 0], args["Wh0"].T, args["bh0"])
+        slope = 1 if mistake == "no tanh'" else 1 - torch.tanh(h0.detach()) ** 2
+        h0 = h0.detach() + slope * _moving(z)
+    if mistake == "no c0 path to x":
+        c0 = _init_states(args["x"].detach(), *list(args.values())[1:])[1]
     load_torch().autograd.backward((h0, c0), (tensor64(dh0, False), tensor64(dc0, False)))
     return {k: _numpy(a.grad, x.dtype) for k, a in args.items()}
 
@@ -362,13 +373,17 @@ def clip_gradients(grads, max_norm):
     return {k: _numpy(p.grad, grads[k].dtype) for k, p in tensors.items()}, norm.item()
 
 
-def adam_update(param, grad, m, v, t, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8):
-    """(param, m, v) after one step of torch.optim.Adam resumed at step t - 1 with state m, v."""
+def adam_update(param, grad, m, v, t, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8, *,
+                resumed_at=None):
+    """(param, m, v) after one step of torch.optim.Adam resumed at step t - 1 with state m, v.
+
+    resumed_at: the step count to resume from instead of t - 1 (for known mistakes).
+    """
     torch = load_torch()
     p = torch.nn.Parameter(tensor64(param, grad=False))
     p.grad = tensor64(grad, grad=False)
     optimizer = torch.optim.Adam([p], lr=lr, betas=(beta1, beta2), eps=eps, foreach=False)
-    optimizer.state[p] = {"step": torch.tensor(float(t - 1)),
+    optimizer.state[p] = {"step": torch.tensor(float(t - 1 if resumed_at is None else resumed_at)),
                           "exp_avg": tensor64(m, grad=False),
                           "exp_avg_sq": tensor64(v, grad=False)}
     optimizer.step()
