@@ -14,10 +14,12 @@ def earned_fraction(results):
     dtype, at least one case that is not degenerate (B > 1, T > 1, I != H) passes too:
     a time-major loop passes B = 1 or T = 1 by accident, and a transposed weight passes
     I = H. Every case counts in the total, so degenerate cases can take points away but
-    never give them.
+    never give them. Passing every case earns every point.
     """
     if not results:
         return 0.0
+    if all(r.passed for r in results):
+        return 1.0
     credited = {r.dtype for r in results if r.passed and not r.degenerate}
     earned = sum(r.passed and (not r.degenerate or r.dtype in credited) for r in results)
     return earned / len(results)

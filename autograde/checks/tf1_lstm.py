@@ -230,9 +230,12 @@ def _run_learner(run):
           reference=lstm_cell, solution="solutions.tf1_lstm")
 def lstm_cell_cases(rng):
     cases = []
-    sizes = [dict(B=1, I=2, H=3), dict(B=int(rng.integers(2, 5)), I=int(rng.integers(2, 5)),
-                                       H=int(rng.integers(2, 5)))]
-    for dtype, s, forget_bias in zip(DTYPES * 2, sizes * 2, (1.0, 1.0, 0.0, 0.5), strict=True):
+    I = int(rng.integers(2, 5))
+    edge, full = dict(B=1, I=2, H=3), dict(B=int(rng.integers(2, 5)), I=I,
+                                          H=int(rng.choice([h for h in range(2, 5) if h != I])))
+    # Each dtype gets the edge case and the full one (B > 1, I != H).
+    for dtype, s, forget_bias in zip(DTYPES * 2, (edge, full, full, edge), (1.0, 1.0, 0.0, 0.5),
+                                     strict=True):
         B, I, H = s["B"], s["I"], s["H"]
         [(kernel, bias)] = _random_layers(rng, dtype, I, [H])
         a = dict(x=random_array(rng, (B, I), dtype), c=random_array(rng, (B, H), dtype),

@@ -335,7 +335,7 @@ def masked_lstm_layer_cases(rng):
     for dtype, s, reverse in ((np.float64, dict(T=1, B=1, I=2, H=3), False),
                               (np.float64, dict(T=6, B=4, I=3, H=2), False),
                               (np.float64, dict(T=5, B=3, I=2, H=3), True),
-                              (np.float32, dict(T=4, B=3, I=2, H=2), True)):
+                              (np.float32, dict(T=4, B=3, I=3, H=2), True)):
         a = masked_inputs(rng, dtype, **s, reverse=reverse)
         expected = expected_outputs(run_masked, M.masked_lstm_layer, a, dtype)
         notes = [f"lengths={a['lengths'].tolist()}"] + (["reverse"] if reverse else [])
