@@ -94,39 +94,27 @@ def lstm_backward(dhs, x, h0, c0, Wx, Wh, b):
 
 
 def stacked_lstm_forward(x, layers, states=None):
-    """(hs, final_states) of a stack of LSTM layers of any widths, by one torch.nn.LSTM.
-
-    torch.nn.LSTM stacks layers of one width, H_max: each layer's weights fill the top-left
-    corner of its gate blocks and the rest is zero. A unit with zero weights and a zero
-    state keeps h = c = 0 (its gates are 0.5 and its candidate tanh(0) = 0), so the
-    padding never reaches the real units.
-    """
+    """(hs, final_states) of a stack of LSTM layers of any widths, each a one-layer
+    torch.nn.LSTM reading the hidden states of the layer below. (One layer at a time, so
+    that a stack equals its layers applied one after the other, bit for bit: chapter 5
+    checks that.)"""
     torch = load_torch()
-    B, _, I = x.shape
-    widths = [layer["Wh"].shape[0] for layer in layers]
-    H_max = max(widths)
-    lstm = torch.nn.LSTM(I, H_max, num_layers=len(layers), batch_first=True,
-                         dtype=torch.float64)
-    params = {}
-    h0 = torch.zeros(len(layers), B, H_max, dtype=torch.float64)
-    c0 = torch.zeros_like(h0)
-    for k, (layer, H) in enumerate(zip(layers, widths, strict=True)):
-        rows = np.concatenate([np.arange(H) + gate * H_max for gate in range(4)])
-        w_ih = torch.zeros(4 * H_max, I if k == 0 else H_max, dtype=torch.float64)
-        w_hh = torch.zeros(4 * H_max, H_max, dtype=torch.float64)
-        bias = torch.zeros(4 * H_max, dtype=torch.float64)
-        w_ih[rows, :layer["Wx"].shape[0]] = tensor64(layer["Wx"].T, grad=False)
-        w_hh[rows, :H] = tensor64(layer["Wh"].T, grad=False)
-        bias[rows] = tensor64(layer["b"], grad=False)
-        params |= {f"weight_ih_l{k}": w_ih, f"weight_hh_l{k}": w_hh, f"bias_ih_l{k}": bias,
-                   f"bias_hh_l{k}": torch.zeros_like(bias)}
-        if states is not None:
-            h0[k, :, :H], c0[k, :, :H] = (tensor64(s, grad=False) for s in states[k])
-    with torch.no_grad():
-        hs, (h_n, c_n) = torch.func.functional_call(lstm, params, (tensor64(x, False), (h0, c0)))
-    return (_numpy(hs[..., :widths[-1]], x.dtype),
-            [(_numpy(h_n[k, :, :H], x.dtype), _numpy(c_n[k, :, :H], x.dtype))
-             for k, H in enumerate(widths)])
+    B = x.shape[0]
+    hs, finals = tensor64(x, grad=False), []
+    for k, layer in enumerate(layers):
+        I, H = layer["Wx"].shape[0], layer["Wh"].shape[0]
+        lstm = torch.nn.LSTM(I, H, batch_first=True, dtype=torch.float64)
+        params = dict(weight_ih_l0=tensor64(layer["Wx"].T, False),
+                      weight_hh_l0=tensor64(layer["Wh"].T, False),
+                      bias_ih_l0=tensor64(layer["b"], False),
+                      bias_hh_l0=torch.zeros(4 * H, dtype=torch.float64))
+        h0, c0 = ((tensor64(s, False) for s in states[k]) if states is not None
+                  else (torch.zeros(B, H, dtype=torch.float64),) * 2)
+        with torch.no_grad():
+            hs, (h_n, c_n) = torch.func.functional_call(lstm, params, (hs, (h0[None], c0[None])))
+        hs = hs.contiguous()  # as the next layer would get it from NumPy
+        finals.append((_numpy(h_n[0], x.dtype), _numpy(c_n[0], x.dtype)))
+    return _numpy(hs, x.dtype), finals
 
 
 def masked_stack(x, layers, states=None, lengths=None, past_the_end="zero"):
