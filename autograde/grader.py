@@ -14,7 +14,9 @@ schema and renderings). For each registered exercise:
    the cells (IPython magics and shell lines left out) and `run(obj, inputs)` in a child
    process; the notebooks' sandboxes start while the cases are being computed.
 4. The outputs that come back are compared here (`autograde.compare`), and scored as
-   `check()` scores them: points times the fraction of cases passed.
+   `check()` scores them (`autograde.check.earned_fraction`): points times the fraction
+   of cases passed, where a pass of a degenerate case (B = 1, T = 1 or I = H) counts only
+   if a larger case of its dtype passes too.
 
 Every piece of text that came from the submission (exception messages, type names,
 file names) is cleaned before it enters the report: one line, no control characters,
