@@ -3,8 +3,30 @@
 import numpy as np
 
 from autograde import registry
-from autograde.compare import Result, compare_case
+from autograde.compare import Result, compare_case, explain_error, probably
 from autograde.spec import SubmissionError
+
+
+def earned_fraction(results):
+    """The fraction of an exercise's points that `results` (one Result per case) earn.
+
+    Points are for work that is right. A passing case earns its share only if, in its
+    dtype, at least one case that is not degenerate (B > 1, T > 1, I != H) passes too:
+    a time-major loop passes B = 1 or T = 1 by accident, and a transposed weight passes
+    I = H. Every case counts in the total, so degenerate cases can take points away but
+    never give them. Passing every case earns every point.
+    """
+    if not results:
+        return 0.0
+    if all(r.passed for r in results):
+        return 1.0
+    credited = {r.dtype for r in results if r.passed and not r.degenerate}
+    earned = sum(r.passed and (not r.degenerate or r.dtype in credited) for r in results)
+    return earned / len(results)
+
+
+UNEARNED = ("The checks that pass have B = 1, T = 1 or I = H, which a wrong implementation "
+            "can pass by accident: they earn no points until a larger case passes too.")
 
 
 class Report:
@@ -24,10 +46,15 @@ class Report:
 
     @property
     def score(self):
-        """Points earned: the exercise's points times the fraction of cases passed."""
+        """Points earned: the exercise's points times `earned_fraction` of the results."""
         if self.stub or not self.results:
             return 0.0
-        return self.exercise.points * sum(r.passed for r in self.results) / len(self.results)
+        return self.exercise.points * earned_fraction(self.results)
+
+    @property
+    def unearned(self):
+        """True when some checks pass but, being degenerate, earn nothing on their own."""
+        return not self.passed and self.score == 0 and any(r.passed for r in self.results)
 
     def summary(self):
         """A short verdict: one line when it passes, one line per failed case otherwise."""
@@ -39,7 +66,8 @@ class Report:
             within = f"{lo:g}" if lo == hi else f"{lo:g} to {hi:g}"
             return f"{name}: passed all {len(self.results)} checks (tolerance {within})."
         failed = [r for r in self.results if not r.passed]
-        lines = [f"{name}: {len(self.results) - len(failed)} of {len(self.results)} checks passed."]
+        lines = [f"{name}: {len(self.results) - len(failed)} of {len(self.results)} checks passed."
+                 + (f" {UNEARNED}" if self.unearned else "")]
         lines += [f"  - {r.label}: {r.message}" for r in failed[:3]]
         if len(failed) > 3:
             lines.append(f"  - ... and {len(failed) - 3} more failed checks.")
@@ -59,7 +87,8 @@ def run_checks(obj, exercise, rng=None):
         except SubmissionError as e:
             results.append(Result(case.label, False, f"{exercise.id} {e}."))
         except Exception as e:
-            results.append(Result(case.label, False, f"raised {type(e).__name__}: {e}"))
+            results.append(Result(case.label, False, f"raised {type(e).__name__}: {e}."
+                                  + probably(explain_error(e, case.inputs))))
         else:
             results.append(compare_case(case, outputs))
     return Report(exercise, results, tolerances=[case.atol for case in cases])

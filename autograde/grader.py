@@ -14,7 +14,9 @@ schema and renderings). For each registered exercise:
    the cells (IPython magics and shell lines left out) and `run(obj, inputs)` in a child
    process; the notebooks' sandboxes start while the cases are being computed.
 4. The outputs that come back are compared here (`autograde.compare`), and scored as
-   `check()` scores them: points times the fraction of cases passed.
+   `check()` scores them (`autograde.check.earned_fraction`): points times the fraction
+   of cases passed, where a pass of a degenerate case (B = 1, T = 1 or I = H) counts only
+   if a larger case of its dtype passes too.
 
 Every piece of text that came from the submission (exception messages, type names,
 file names) is cleaned before it enters the report: one line, no control characters,
@@ -31,8 +33,8 @@ from pathlib import Path
 import numpy as np
 
 from autograde import notebook, registry, sandbox
-from autograde.check import Report
-from autograde.compare import Result, compare_case
+from autograde.check import UNEARNED, Report
+from autograde.compare import Result, compare_case, explain_error, probably
 from autograde.formats import clean, quote
 from autograde.sandbox import CaseStatus, End, Limits, describe_end
 from autograde.sandbox.guards import ForbiddenFrameworkCall
@@ -263,7 +265,7 @@ def _score(exercise, location, cases, run, limits):
         if status is CaseStatus.SUBMISSION_ERROR:
             message = f"{id} {clean(error.get('message'))}."
         elif status is CaseStatus.ERROR:
-            message = f"raised {_exception(error)}{_hint(error)}"
+            message = f"raised {_exception(error)}.{_hint(error, case.inputs)}"
         else:
             message = (f"returned something the grader cannot receive (larger than the "
                        f"{limits.file_mb:g} MB limit?): {quote(error.get('message'))}")
@@ -281,8 +283,10 @@ def _score(exercise, location, cases, run, limits):
         verdict, feedback = "passed", f"passed all {len(results)} checks"
     else:
         first = next(r for r in results if not r.passed)
-        verdict = "partial" if passed else "failed"
-        feedback = f"{passed} of {len(results)} checks passed; {first.label}: {first.message}"
+        verdict = "partial" if report.score > 0 else "failed"
+        feedback = (f"{passed} of {len(results)} checks passed"
+                    f"{' (' + UNEARNED + ')' if report.unearned else ''}; "
+                    f"{first.label}: {first.message}")
     return entry(exercise, location, verdict, report.score, feedback, checks, notes)
 
 
@@ -322,16 +326,10 @@ def _exception(error):
     return text
 
 
-_SHAPES_MISMATCH = re.compile(r"matmul|mismatch in its core dimension|not aligned|"
-                              r"shapes? .* (cannot|could not) be (multiplied|broadcast)")
-
-
-def _hint(error):
-    """A likely cause for a learner's exception, where one is known."""
-    if error.get("type") == "ValueError" and _SHAPES_MISMATCH.search(str(error.get("message"))):
-        return (". Probably: the shapes in a matrix product do not match: is a weight "
-                "matrix transposed (or the wrong one)?")
-    return ""
+def _hint(error, inputs):
+    """" Probably: ..." for a learner's exception whose cause can be guessed (a shape
+    error names the operand and the inputs that explain it), "" otherwise."""
+    return probably(explain_error(error.get("message"), inputs))
 
 
 def entry(exercise, location, verdict, points, feedback, checks, notes=None):

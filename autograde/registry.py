@@ -14,7 +14,8 @@ TRACKS = [
     "autograde.checks.initial_states",
     "autograde.checks.tf1_lstm",
     "autograde.checks.training",
-    "autograde.checks.torch_lstm",
+    "autograde.checks.torch_naive",
+    "autograde.checks.torch_dropin",
     "autograde.checks.gpu",
 ]
 
@@ -42,7 +43,12 @@ def exercises():
 
 
 def get(id):
-    """The Exercise called `id`, or a KeyError that lists the known ids."""
+    """The Exercise called `id`, or a KeyError that lists the known ids.
+
+    An exercise whose track module is already imported is returned without importing
+    the others (the grader's child imports only the tracks it runs)."""
+    if id in _EXERCISES:
+        return _EXERCISES[id]
     known = exercises()
     if id not in known:
         raise KeyError(f"no exercise is called {id!r}; the exercises are: {', '.join(known)}")

@@ -33,6 +33,9 @@ class Case:
               wrong value can be located (which timestep, which gate block).
     suspects: "what is probably wrong" -> the outputs that mistake would produce;
               `compare_case` names the first one the learner's outputs match.
+    dtype:    the dtype the case concerns ("float32"), or None.
+    sizes:    its sizes, e.g. {"B": 3, "T": 4, "I": 2, "H": 5}: they say whether it is
+              degenerate (see `degenerate`).
     """
 
     label: str
@@ -41,6 +44,52 @@ class Case:
     atol: float
     axes: dict = field(default_factory=dict)
     suspects: dict = field(default_factory=dict)
+    dtype: str | None = None
+    sizes: dict = field(default_factory=dict)
+
+    @property
+    def degenerate(self):
+        """True when a wrong implementation could pass this case by accident: one batch
+        row (B = 1), one timestep (T = 1) or as many inputs as units (I = H), which hides
+        a time-major mix-up, a transposed weight or a missing recurrence."""
+        return degenerate(self.sizes)
+
+
+def degenerate(sizes):
+    """True for sizes with B = 1, T = 1 or I = H (those given)."""
+    return (sizes.get("B", 2) < 2 or sizes.get("T", 2) < 2
+            or ("I" in sizes and "H" in sizes and sizes["I"] == sizes["H"]))
+
+
+def label(dtype, sizes, *notes):
+    """A case's label: "float32, B=1 T=4 I=3 H=5" and any notes, comma-separated."""
+    text = " ".join(f"{k}={v}" for k, v in sizes.items())
+    return ", ".join(part for part in (np.dtype(dtype).name, text, *notes) if part)
+
+
+def case(dtype, sizes, inputs, expected, *notes, atol=None, axes=None, suspects=None):
+    """The Case for one point of the dtype-by-shape grid: labelled, with the dtype's
+    tolerance (`ATOL`) unless `atol` is given."""
+    dtype = np.dtype(dtype)
+    return Case(label(dtype, sizes, *notes), inputs, expected,
+                ATOL[dtype] if atol is None else atol, axes or {}, suspects or {},
+                dtype=dtype.name, sizes=dict(sizes))
+
+
+DTYPES = (np.float64, np.float32)
+
+
+def grid(shapes, dtypes=DTYPES):
+    """[(dtype, sizes)] for every dtype and every sizes dict in `shapes`, dtype by dtype."""
+    return [(np.dtype(d), dict(s)) for d in dtypes for s in shapes]
+
+
+def standard_shapes(rng):
+    """The sizes most checks start from: an edge case (B = T = 1) and a random case with
+    B = T > 1 (so reading x time-major still runs, and can be named) and I != H."""
+    n = int(rng.integers(2, 6))
+    H = int(rng.choice([h for h in range(2, 6) if h != n + 1]))
+    return [dict(B=1, T=1, I=2, H=3), dict(B=n, T=n, I=n + 1, H=H)]
 
 
 @dataclass

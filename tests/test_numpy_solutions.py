@@ -1,6 +1,6 @@
 """solutions.numpy_rnn and solutions.numpy_lstm against torch.nn.RNN / torch.nn.LSTM.
 
-The references are written here, independently of autograde.reference: each builds
+The references are written here, independently of autograde.references: each builds
 the torch module, copies the book's weights into its parameters (a transpose, see
 CONTRACT.md) and runs it in float64. Gradients come from torch autograd and from
 centred finite differences of the torch forward.

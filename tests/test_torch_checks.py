@@ -333,3 +333,59 @@ def test_masked_nonzero_padding_is_named():
         return torch.stack(out), (h, c)
 
     assert_fails(masked_lstm_layer, "masked_lstm_layer", "out is not zero past a sequence's end")
+
+
+# --- More named mistakes: every gate pair, swapped states, one step only, bias_hh
+
+
+@pytest.mark.parametrize("p, q", [("f", "g"), ("i", "g"), ("i", "o"), ("f", "o")])
+def test_naive_every_gate_mix_up_is_named(p, q):
+    assert_fails(naive_seeing(swap_gates(p, q)), "NaiveLSTM", f"gates {p} and {q} are mixed up")
+
+
+def test_naive_swapped_final_states_are_named():
+    class NaiveLSTM(S.NaiveLSTM):
+        def forward(self, x, state=None):
+            hs, (h, c) = super().forward(x, state)
+            return hs, (c, h)
+
+    assert_fails(NaiveLSTM, "NaiveLSTM", "h_T and c_T are returned swapped")
+
+
+def test_naive_one_step_only_is_named():
+    class NaiveLSTM(S.NaiveLSTM):  # seq_size = 1 hard-coded: the first step only
+        def forward(self, x, state=None):
+            return super().forward(x[:, :1], state)
+
+    assert_fails(NaiveLSTM, "NaiveLSTM", "hs has shape", "only the first timestep is read")
+
+
+def test_lstm_missing_bias_hh_is_named():
+    class LSTM(S.LSTM):
+        def forward(self, input, hx=None):
+            if getattr(self, "inside", False):
+                return super().forward(input, hx)
+            params = {n: torch.zeros_like(p) if n.startswith("bias_hh") else p
+                      for n, p in self.named_parameters()}
+            self.inside = True
+            try:
+                return torch.func.functional_call(self, params, (input, hx))
+            finally:
+                self.inside = False
+
+    assert_fails(LSTM, "LSTM", "bias_hh is left out")
+
+
+def test_lstm_swapped_final_states_are_named():
+    class LSTM(S.LSTM):
+        def forward(self, input, hx=None):
+            out, (h, c) = super().forward(input, hx)
+            return out, (c, h)
+
+    assert_fails(LSTM, "LSTM", "h_n and c_n are returned swapped")
+
+
+@pytest.mark.parametrize("id", IDS)
+def test_no_hint_for_the_solutions(id):
+    r = report(getattr(S, id), id)
+    assert r.passed and all("Probably" not in x.message for x in r.results)

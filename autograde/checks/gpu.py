@@ -3,66 +3,24 @@ fused_cell_backward.
 
 These exercises are PyTorch functions in nn.LSTM's layout: time-major sequences
 (T, B, ...), weights (4H, I), gate blocks i, f, g, o. `make_cases` draws NumPy inputs and
-computes the expected outputs in float64 with torch (nn.functional.linear, autograd
-through torch's own pointwise ops, nn.utils.rnn's padding); `run` hands the learner
-tensors made from those arrays and returns its tensors as arrays. The torch-backed
-functions below are also the stand-ins that `use_working` hands out. torch is imported
-on first use.
+computes the expected outputs in float64 with the stand-ins of
+`autograde.references.torch_modules` (nn.functional.linear, autograd through
+nn.LSTMCell's pointwise cell, nn.utils.rnn's padding), which `use_working` hands out;
+`run` hands the learner tensors made from those arrays and returns its tensors as arrays.
 """
 
 import numpy as np
 
-from autograde.checks.numpy_rnn import DTYPES, _label
+from autograde.references import torch_modules as M
 from autograde.registry import exercise
-from autograde.spec import ATOL, Case, SubmissionError, random_array
+from autograde.spec import DTYPES, SubmissionError, case, grid, random_array, standard_shapes
 
 CHAPTER_BATCHING = "41_batching.ipynb"
 CHAPTER_LADDER = "42_performance_ladder.ipynb"
 
 
 def _torch():
-    import torch
-
-    return torch
-
-
-# ---------------------------------------------------------------------------------------
-# torch-backed references, with the exercises' signatures (tensors in, tensors out)
-
-
-def masked_mse_loss(pred, target, lengths):
-    """The mean of (pred - target)**2 over the valid steps: a 0-dim tensor.
-
-    pack_padded_sequence keeps exactly the valid steps (and is differentiable).
-    """
-    torch = _torch()
-    packed = torch.nn.utils.rnn.pack_padded_sequence((pred - target) ** 2,
-                                                     torch.as_tensor(lengths).cpu(),
-                                                     enforce_sorted=False)
-    return packed.data.mean()
-
-
-def hoisted_input_projection(x, w_ih, b_ih):
-    """x_proj (T, B, 4H) = x @ w_ih.T + b_ih, by torch.nn.functional.linear."""
-    return _torch().nn.functional.linear(x, w_ih, b_ih)
-
-
-def _pointwise_cell(z, c):
-    """(h_next, c_next) from the gate pre-activations z (B, 4H) and c (B, H)."""
-    torch = _torch()
-    H = c.shape[1]
-    i, f, o = (torch.sigmoid(z[:, k * H:(k + 1) * H]) for k in (0, 1, 3))
-    c_next = f * c + i * torch.tanh(z[:, 2 * H:3 * H])
-    return o * torch.tanh(c_next), c_next
-
-
-def fused_cell_backward(z, c, dh_next, dc_next):
-    """(dz, dc): the gradients of the pointwise cell's inputs, by torch autograd."""
-    torch = _torch()
-    with torch.enable_grad():
-        z, c = z.detach().requires_grad_(), c.detach().requires_grad_()
-        h_next, c_next = _pointwise_cell(z, c)
-        return torch.autograd.grad((h_next, c_next), (z, c), (dh_next, dc_next))
+    return M.load_torch()
 
 
 # ---------------------------------------------------------------------------------------
@@ -144,18 +102,12 @@ def _mean_over_all_steps(pred, target, lengths):
     return (valid * (pred - target) ** 2).sum() / pred.numel()
 
 
-def _sigmoid(z):
-    return 0.5 * (1 + np.tanh(0.5 * z))
-
-
 def _cell_backward_without_dh_in_dc(z, c, dh_next, dc_next):
     """The mistake: dc = dc_next, forgetting that h_next = o * tanh(c_next) reaches c_next."""
-    i, f, g, o = np.split(z, 4, axis=1)
-    i, f, g, o = _sigmoid(i), _sigmoid(f), np.tanh(g), _sigmoid(o)
-    tanh_c = np.tanh(f * c + i * g)
-    dz = np.concatenate([dc_next * g * i * (1 - i), dc_next * c * f * (1 - f),
-                         dc_next * i * (1 - g**2), dh_next * tanh_c * o * (1 - o)], axis=1)
-    return dz, dc_next * f
+    torch = _torch()
+    out = M.fused_cell_backward(*(torch.from_numpy(a) for a in (z, c, dh_next, dc_next)),
+                                cut_h_to_c=True)
+    return tuple(t.numpy() for t in out)
 
 
 def _swap_g_o(a):
@@ -164,14 +116,8 @@ def _swap_g_o(a):
     return np.concatenate([*np.split(a, 4, axis=-1)[:2], o, g], axis=-1)
 
 
-def sizes(rng):
-    """An edge case (B=1, T=1), and a random case with I != H and B == T."""
-    n = int(rng.integers(2, 6))
-    return [dict(B=1, T=1, I=2, H=3), dict(B=n, T=n, I=n + 1, H=int(rng.integers(2, 6)))]
-
-
 @exercise("masked_mse_loss", points=2, chapter=CHAPTER_BATCHING, run=_run_loss,
-          reference=masked_mse_loss, solution="solutions.batching")
+          reference=M.masked_mse_loss, solution="solutions.batching")
 def masked_mse_loss_cases(rng):
     cases = []
     for dtype in DTYPES:
@@ -187,32 +133,31 @@ def masked_mse_loss_cases(rng):
                 "(divide by the number of valid steps times O)":
                     _loss_and_grad(_mean_over_all_steps, a),
             }
-            cases.append(Case(f"{np.dtype(dtype).name}, T={T} B={B} O={O} lengths={lengths}",
-                              a, _loss_and_grad(masked_mse_loss, a), ATOL[np.dtype(dtype)],
+            cases.append(case(dtype, dict(T=T, B=B, O=O), a,
+                              _loss_and_grad(M.masked_mse_loss, a), f"lengths={lengths}",
                               axes={"d_pred": ("T", "B", "O")}, suspects=suspects))
     return cases
 
 
 @exercise("hoisted_input_projection", points=1, chapter=CHAPTER_LADDER,
-          run=_run_returning("x_proj"), reference=hoisted_input_projection,
+          run=_run_returning("x_proj"), reference=M.hoisted_input_projection,
           solution="solutions.ladder")
 def hoisted_input_projection_cases(rng):
     cases = []
-    for dtype in DTYPES:
-        for s in sizes(rng):
-            a = dict(x=random_array(rng, (s["T"], s["B"], s["I"]), dtype),
-                     w_ih=random_array(rng, (4 * s["H"], s["I"]), dtype, 0.8),
-                     b_ih=random_array(rng, (4 * s["H"],), dtype))
-            (x_proj,) = _expected(hoisted_input_projection, a)
-            suspects = {"the bias b_ih is not added":
-                        {"x_proj": (a["x"] @ a["w_ih"].T).astype(dtype)}}
-            cases.append(Case(_label(dtype, s), a, {"x_proj": x_proj}, ATOL[np.dtype(dtype)],
-                              axes={"x_proj": ("T", "B", "4H")}, suspects=suspects))
+    for dtype, s in grid(standard_shapes(rng)):
+        a = dict(x=random_array(rng, (s["T"], s["B"], s["I"]), dtype),
+                 w_ih=random_array(rng, (4 * s["H"], s["I"]), dtype, 0.8),
+                 b_ih=random_array(rng, (4 * s["H"],), dtype))
+        (x_proj,) = _expected(M.hoisted_input_projection, a)
+        (no_bias,) = _expected(M.hoisted_input_projection, {**a, "b_ih": 0 * a["b_ih"]})
+        suspects = {"the bias b_ih is not added": {"x_proj": no_bias}}
+        cases.append(case(dtype, s, a, {"x_proj": x_proj},
+                          axes={"x_proj": ("T", "B", "4H")}, suspects=suspects))
     return cases
 
 
 @exercise("fused_cell_backward", points=3, chapter=CHAPTER_LADDER,
-          run=_run_returning("dz", "dc"), reference=fused_cell_backward,
+          run=_run_returning("dz", "dc"), reference=M.fused_cell_backward,
           solution="solutions.ladder")
 def fused_cell_backward_cases(rng):
     cases = []
@@ -222,8 +167,8 @@ def fused_cell_backward_cases(rng):
                      c=random_array(rng, (B, H), dtype),
                      dh_next=random_array(rng, (B, H), dtype),
                      dc_next=random_array(rng, (B, H), dtype))
-            dz, dc = _expected(fused_cell_backward, a)
-            swapped = _expected(fused_cell_backward, {**a, "z": _swap_g_o(a["z"])})
+            dz, dc = _expected(M.fused_cell_backward, a)
+            swapped = _expected(M.fused_cell_backward, {**a, "z": _swap_g_o(a["z"])})
             suspects = {
                 "dc misses the path through h_next = o * tanh(c_next): add "
                 "dh_next * o * (1 - tanh(c_next)**2) to dc_next":
@@ -232,7 +177,7 @@ def fused_cell_backward_cases(rng):
                 "gates in the wrong order (the blocks of z are i, f, g, o)":
                     {"dz": _swap_g_o(swapped[0]), "dc": swapped[1]},
             }
-            cases.append(Case(_label(dtype, dict(B=B, H=H)), a, {"dz": dz, "dc": dc},
-                              ATOL[np.dtype(dtype)], axes={"dz": ("B", "4H"), "dc": ("B", "H")},
+            cases.append(case(dtype, dict(B=B, H=H), a, {"dz": dz, "dc": dc},
+                              axes={"dz": ("B", "4H"), "dc": ("B", "H")},
                               suspects=suspects))
     return cases

@@ -1,119 +1,57 @@
 """Checks for the learnable initial states chapter: initial_state_grads,
 initial_state_from_input, initial_state_from_input_backward.
 
-The references below take and return NumPy arrays and compute in float64 with torch:
-a learned initial state is an `nn.Parameter` vector expanded to the batch and fed to
+The references (autograde.references.torch_ref) compute in float64 with torch: a learned
+initial state is an `nn.Parameter` vector expanded to the batch and fed to
 `torch.nn.LSTM`, and every gradient comes from autograd (the backward of the state
-computed from the input also has a case against finite differences). torch is
-imported on first use.
+computed from the input also has a case against finite differences).
 """
 
 import numpy as np
 
-from autograde import reference as ref
 from autograde.checks.numpy_lstm import lstm_inputs
-from autograde.checks.numpy_rnn import DTYPES, _label
+from autograde.references import numpy_ref
+from autograde.references import torch_ref as ref
 from autograde.registry import exercise
-from autograde.spec import ATOL, Case, call_returning, call_returning_dict, random_array
+from autograde.spec import call_returning, call_returning_dict, case, grid, random_array
 
 CHAPTER_6 = "06_initial_states.ipynb"
 
-
-# ---------------------------------------------------------------------------------------
-# References
-
-
-def learned_state_lstm_grads(dhs, x, h0_vec, c0_vec, Wx, Wh, b):
-    """torch.nn.LSTM started from learned vectors h0_vec, c0_vec (H,) expanded to the batch.
-
-    Returns the gradients of sum(dhs * hs), by autograd, as float64 arrays:
-    dh0, dc0 (B, H) (of the expanded states) and h0_vec, c0_vec (H,) (of the vectors).
-    """
-    torch = ref._torch()
-    B, H = x.shape[0], h0_vec.shape[0]
-    lstm = torch.nn.LSTM(Wx.shape[0], H, batch_first=True, dtype=torch.float64)
-    params = dict(weight_ih_l0=ref._t(Wx.T), weight_hh_l0=ref._t(Wh.T), bias_ih_l0=ref._t(b),
-                  bias_hh_l0=ref._t(np.zeros_like(b)))
-    vectors = {"h0_vec": ref._t(h0_vec), "c0_vec": ref._t(c0_vec)}
-    states = {"dh0": vectors["h0_vec"].expand(B, H), "dc0": vectors["c0_vec"].expand(B, H)}
-    for state in states.values():
-        state.retain_grad()
-    hs, _ = torch.func.functional_call(lstm, params, (ref._t(x), (states["dh0"][None],
-                                                                 states["dc0"][None])))
-    hs.backward(ref._t(dhs).detach())
-    return {k: a.grad.numpy() for k, a in {**states, **vectors}.items()}
-
-
-def initial_state_grads(dh0, dc0):
-    """(dh0_vec, dc0_vec) (H,): torch autograd through `expand` of a vector to (B, H)."""
-    torch = ref._torch()
-    grads = []
-    for d in (dh0, dc0):
-        vec = torch.zeros(d.shape[1], dtype=torch.float64, requires_grad=True)
-        vec.expand(*d.shape).backward(ref._t(d).detach())
-        grads.append(vec.grad.numpy().astype(d.dtype))
-    return tuple(grads)
-
-
-def _init_states(x, Wh0, bh0, Wc0, bc0):
-    """h0, c0 (B, H) as torch tensors, from x[:, 0] and the torch weights."""
-    torch = ref._torch()
-    return torch.tanh(x[:, 0] @ Wh0 + bh0), x[:, 0] @ Wc0 + bc0
-
-
-def initial_state_from_input(x, Wh0, bh0, Wc0, bc0):
-    """(h0, c0) (B, H) computed in float64 by torch, returned in the dtype of x."""
-    with ref._torch().no_grad():
-        h0, c0 = _init_states(*(ref._t(a) for a in (x, Wh0, bh0, Wc0, bc0)))
-    return h0.numpy().astype(x.dtype), c0.numpy().astype(x.dtype)
-
-
-def initial_state_from_input_backward(dh0, dc0, x, Wh0, bh0, Wc0, bc0):
-    """Gradients of sum(dh0 * h0 + dc0 * c0) by torch autograd: dict x, Wh0, bh0, Wc0, bc0."""
-    args = {k: ref._t(a) for k, a in dict(x=x, Wh0=Wh0, bh0=bh0, Wc0=Wc0, bc0=bc0).items()}
-    h0, c0 = _init_states(*args.values())
-    ((h0 * ref._t(dh0)).sum() + (c0 * ref._t(dc0)).sum()).backward()
-    return {k: a.grad.numpy().astype(x.dtype) for k, a in args.items()}
-
-
-# ---------------------------------------------------------------------------------------
-# Exercise checks
-
-
 def _shapes(rng):
-    """B=1 with T=1; B == H (so summing the wrong axis still has the right shape); random."""
+    """B=1 with T=1; B == H (so summing the wrong axis still has the right shape); random,
+    with I != H."""
     n = int(rng.integers(2, 6))
+    I = int(rng.integers(1, 5))
     return [dict(B=1, T=1, I=2, H=3), dict(B=n, T=int(rng.integers(2, 5)), I=3, H=n),
-            dict(B=int(rng.integers(2, 7)), T=int(rng.integers(1, 6)), I=int(rng.integers(1, 5)),
-                 H=int(rng.integers(1, 6)))]
+            dict(B=int(rng.integers(2, 7)), T=int(rng.integers(2, 6)), I=I,
+                 H=int(rng.choice([h for h in range(1, 6) if h != I])))]
 
 
 @exercise("initial_state_grads", points=2, chapter=CHAPTER_6,
-          run=call_returning("dh0_vec", "dc0_vec"), reference=initial_state_grads,
+          run=call_returning("dh0_vec", "dc0_vec"), reference=ref.initial_state_grads,
           solution="solutions.initial_states")
 def initial_state_grads_cases(rng):
     cases = []
-    for dtype in DTYPES:
-        for s in _shapes(rng):
-            a = lstm_inputs(rng, dtype, **s)
-            dhs = random_array(rng, (s["B"], s["T"], s["H"]), np.float64)
-            g = learned_state_lstm_grads(dhs, a["x"], a["h0"][0], a["c0"][0], a["Wx"], a["Wh"],
-                                         a["b"])
-            dh0, dc0 = g["dh0"].astype(dtype), g["dc0"].astype(dtype)
-            suspects = {
-                "the mean over the batch instead of the sum (every row uses the same vector, "
-                "so the gradients add up)": (dh0.mean(0), dc0.mean(0)),
-                "only the first batch row is used; sum over all rows": (dh0[0], dc0[0]),
-                "summed over the hidden axis (axis 1); sum over the batch (axis 0)":
-                    (dh0.sum(1), dc0.sum(1)),
-                "dh0_vec and dc0_vec are swapped": (dc0.sum(0), dh0.sum(0)),
-            }
-            cases.append(Case(
-                _label(dtype, s), {"dh0": dh0, "dc0": dc0},
-                {"dh0_vec": g["h0_vec"].astype(dtype), "dc0_vec": g["c0_vec"].astype(dtype)},
-                ATOL[np.dtype(dtype)], axes={"dh0_vec": ("H",), "dc0_vec": ("H",)},
-                suspects={k: dict(zip(("dh0_vec", "dc0_vec"), v, strict=True))
-                          for k, v in suspects.items()}))
+    for dtype, s in grid(_shapes(rng)):
+        a = lstm_inputs(rng, dtype, **s)
+        dhs = random_array(rng, (s["B"], s["T"], s["H"]), np.float64)
+        g = ref.learned_state_lstm_grads(dhs, a["x"], a["h0"][0], a["c0"][0], a["Wx"],
+                                         a["Wh"], a["b"])
+        dh0, dc0 = g["dh0"].astype(dtype), g["dc0"].astype(dtype)
+        suspects = {
+            "the mean over the batch instead of the sum (every row uses the same vector, "
+            "so the gradients add up)": (dh0.mean(0), dc0.mean(0)),
+            "only the first batch row is used; sum over all rows": (dh0[0], dc0[0]),
+            "summed over the hidden axis (axis 1); sum over the batch (axis 0)":
+                (dh0.sum(1), dc0.sum(1)),
+            "dh0_vec and dc0_vec are swapped": (dc0.sum(0), dh0.sum(0)),
+        }
+        cases.append(case(
+            dtype, s, {"dh0": dh0, "dc0": dc0},
+            {"dh0_vec": g["h0_vec"].astype(dtype), "dc0_vec": g["c0_vec"].astype(dtype)},
+            axes={"dh0_vec": ("H",), "dc0_vec": ("H",)},
+            suspects={k: dict(zip(("dh0_vec", "dc0_vec"), v, strict=True))
+                      for k, v in suspects.items()}))
     return cases
 
 
@@ -126,11 +64,11 @@ def init_inputs(rng, dtype, B, T, I, H):
 
 def _forward_suspects(a):
     """Known mistakes in initial_state_from_input, as the (h0, c0) they would give."""
-    fwd = initial_state_from_input
+    fwd = ref.initial_state_from_input
     h0, c0 = fwd(**a)
-    x1 = a["x"][:, 0].astype(np.float64)
     out = {"tanh is applied to c0 too; c0 = x[:, 0] @ Wc0 + bc0 has no tanh": (h0, np.tanh(c0)),
-           "tanh is missing from h0": (x1 @ a["Wh0"] + a["bh0"], c0),
+           "tanh is missing from h0": (np.arctanh(fwd(**{k: v.astype(np.float64) for k, v in
+                                                        a.items()})[0]).astype(h0.dtype), c0),
            "Wh0 and Wc0 (or bh0 and bc0) are swapped":
                fwd(a["x"], a["Wc0"], a["bc0"], a["Wh0"], a["bh0"])}
     if a["x"].shape[1] > 1:
@@ -140,17 +78,16 @@ def _forward_suspects(a):
 
 
 @exercise("initial_state_from_input", points=2, chapter=CHAPTER_6,
-          run=call_returning("h0", "c0"), reference=initial_state_from_input,
+          run=call_returning("h0", "c0"), reference=ref.initial_state_from_input,
           solution="solutions.initial_states")
 def initial_state_from_input_cases(rng):
     cases = []
-    for dtype in DTYPES:
-        for s in _shapes(rng):
-            a = init_inputs(rng, dtype, **s)
-            h0, c0 = initial_state_from_input(**a)
-            cases.append(Case(_label(dtype, s), a, {"h0": h0, "c0": c0}, ATOL[np.dtype(dtype)],
-                              axes={"h0": ("B", "H"), "c0": ("B", "H")},
-                              suspects=_forward_suspects(a)))
+    for dtype, s in grid(_shapes(rng)):
+        a = init_inputs(rng, dtype, **s)
+        h0, c0 = ref.initial_state_from_input(**a)
+        cases.append(case(dtype, s, a, {"h0": h0, "c0": c0},
+                          axes={"h0": ("B", "H"), "c0": ("B", "H")},
+                          suspects=_forward_suspects(a)))
     return cases
 
 
@@ -160,51 +97,40 @@ INIT_GRAD_AXES = {"x": ("B", "T", "I"), "Wh0": ("I", "H"), "bh0": ("H",), "Wc0":
 
 def _backward_suspects(args, grads):
     """Known mistakes in initial_state_from_input_backward, as the gradients they would give."""
-    a = {k: v.astype(np.float64) for k, v in args.items()}
-    x1 = a["x"][:, 0]
-    h0 = np.tanh(x1 @ a["Wh0"] + a["bh0"])
+    def mistaken(mistake):
+        return ref.initial_state_from_input_backward(**args, mistake=mistake)
 
-    def with_dz(dz):
-        """The gradients if dL/d(x1 @ Wh0 + bh0) were dz (the c0 path is right)."""
-        dx = np.zeros_like(a["x"])
-        dx[:, 0] = dz @ a["Wh0"].T + a["dc0"] @ a["Wc0"].T
-        return {**grads, "x": dx, "Wh0": x1.T @ dz, "bh0": dz.sum(0)}
-
-    only_h = grads["x"].copy()
-    only_h[:, 0] = a["dh0"] * (1 - h0**2) @ a["Wh0"].T
     out = {
-        "the derivative of tanh, 1 - h0**2, is missing": with_dz(a["dh0"]),
+        "the derivative of tanh, 1 - h0**2, is missing": mistaken("no tanh'"),
         "the tanh derivative is computed as 1 - tanh(h0)**2; h0 is already tanh(...), so it "
-        "is 1 - h0**2": with_dz(a["dh0"] * (1 - np.tanh(h0) ** 2)),
+        "is 1 - h0**2": mistaken("tanh' of h0"),
         "dx misses the path through c0 (x[:, 0] feeds both h0 and c0: add both)":
-            {**grads, "x": only_h},
+            mistaken("no c0 path to x"),
     }
-    if a["x"].shape[1] > 1:
+    if args["x"].shape[1] > 1:
         out["dx is put at the last step; the initial state reads x[:, 0]"] = \
             {**grads, "x": grads["x"][:, ::-1]}
-    dtype = args["x"].dtype
-    return {k: {name: g.astype(dtype) for name, g in v.items()} for k, v in out.items()}
+    return out
 
 
 @exercise("initial_state_from_input_backward", points=3, chapter=CHAPTER_6,
           run=call_returning_dict("x", "Wh0", "bh0", "Wc0", "bc0"),
-          reference=initial_state_from_input_backward, solution="solutions.initial_states")
+          reference=ref.initial_state_from_input_backward, solution="solutions.initial_states")
 def initial_state_from_input_backward_cases(rng):
     cases = []
-    for dtype in DTYPES:
-        for s in _shapes(rng):
-            a = init_inputs(rng, dtype, **s)
-            args = dict(dh0=random_array(rng, (s["B"], s["H"]), dtype),
-                        dc0=random_array(rng, (s["B"], s["H"]), dtype), **a)
-            grads = initial_state_from_input_backward(**args)
-            cases.append(Case(_label(dtype, s), args, grads, ATOL[np.dtype(dtype)],
-                              axes=INIT_GRAD_AXES, suspects=_backward_suspects(args, grads)))
+    for dtype, s in grid(_shapes(rng)):
+        a = init_inputs(rng, dtype, **s)
+        args = dict(dh0=random_array(rng, (s["B"], s["H"]), dtype),
+                    dc0=random_array(rng, (s["B"], s["H"]), dtype), **a)
+        grads = ref.initial_state_from_input_backward(**args)
+        cases.append(case(dtype, s, args, grads, axes=INIT_GRAD_AXES,
+                          suspects=_backward_suspects(args, grads)))
     # One case against centred finite differences of the torch forward (no autograd).
     a = init_inputs(rng, np.float64, B=2, T=2, I=2, H=3)
     dh0, dc0 = random_array(rng, (2, 3), np.float64), random_array(rng, (2, 3), np.float64)
     both = np.concatenate([dh0, dc0], axis=1)
-    expected = {k: ref.numerical_gradient(
-        lambda: np.concatenate(initial_state_from_input(**a), axis=1), a[k], both) for k in a}
-    cases.append(Case("float64, B=2 T=2 I=2 H=3, against finite differences",
-                      dict(dh0=dh0, dc0=dc0, **a), expected, 1e-7, axes=INIT_GRAD_AXES))
+    expected = {k: numpy_ref.numerical_gradient(
+        lambda: np.concatenate(ref.initial_state_from_input(**a), axis=1), a[k], both) for k in a}
+    cases.append(case(np.float64, dict(B=2, T=2, I=2, H=3), dict(dh0=dh0, dc0=dc0, **a),
+                      expected, "against finite differences", atol=1e-7, axes=INIT_GRAD_AXES))
     return cases

@@ -2,17 +2,19 @@
 
 import numpy as np
 
-from autograde import mistakes
-from autograde import reference as ref
-from autograde.checks.numpy_rnn import DTYPES, _label, shapes
+from autograde.checks.numpy_rnn import SKIPS_LAST, STOPS_EARLY, step_sizes
+from autograde.references import numpy_ref
+from autograde.references import torch_ref as ref
 from autograde.registry import exercise
 from autograde.spec import (
-    ATOL,
-    Case,
+    DTYPES,
     SubmissionError,
     call_returning,
     call_returning_dict,
+    case,
+    grid,
     random_array,
+    standard_shapes,
 )
 
 CHAPTER_3 = "03_lstm_cell.ipynb"
@@ -46,7 +48,7 @@ def _forget_fixed_at_one(a):
 def gate_suspects(a, fwd, h_from_g):
     """Known gate mistakes for an LSTM function `fwd(**a)`, as the outputs they would give.
 
-    h_from_g: the same function with h = o * tanh(g) (from autograde.mistakes).
+    h_from_g: the same function with h = o * tanh(g) (from the references).
     """
     return {
         "gates in the wrong order (the blocks of z are i, f, g, o)":
@@ -58,6 +60,9 @@ def gate_suspects(a, fwd, h_from_g):
     }
 
 
+SWAPPED_STATES = "{} are returned swapped (the hidden state first, then the cell state)"
+
+
 def sequence_suspects(a, hs, cs):
     """Known loop mistakes for lstm_forward, as the (hs, cs) they would give."""
     zeros = np.zeros_like(a["h0"])
@@ -65,7 +70,10 @@ def sequence_suspects(a, hs, cs):
            ref.lstm_forward(**{**a, "h0": zeros, "c0": zeros})}
     skipped_h, skipped_c = hs.copy(), cs.copy()
     skipped_h[:, -1] = skipped_c[:, -1] = 0
-    out["the loop skips the last timestep"] = (skipped_h, skipped_c)
+    out[SKIPS_LAST] = (skipped_h, skipped_c)
+    if hs.shape[1] > 1:
+        out[STOPS_EARLY] = (hs[:, :-1], cs[:, :-1])
+    out[SWAPPED_STATES.format("hs and cs")] = (cs, hs)
     if a["x"].shape[0] == a["x"].shape[1]:  # B == T: reading x as (T, B, I) still runs
         tm = ref.lstm_forward(**{**a, "x": a["x"].transpose(1, 0, 2)})
         out["x is read as time-major (T, B, I); it is batch-major (B, T, I)"] = \
@@ -79,18 +87,19 @@ def sequence_suspects(a, hs, cs):
           reference=ref.lstm_step, solution="solutions.numpy_lstm")
 def lstm_step_cases(rng):
     cases = []
-    for dtype in DTYPES:
-        for s in shapes(rng):
-            a = lstm_inputs(rng, dtype, **s)
-            step = dict(x=a["x"][:, 0], h=a["h0"], c=a["c0"], Wx=a["Wx"], Wh=a["Wh"], b=a["b"])
-            suspects = {k: dict(zip(("h_next", "c_next"), v))
-                        for k, v in gate_suspects(step, ref.lstm_step,
-                                                      mistakes.lstm_step_h_from_g).items()}
-            cases.append(Case(_label(dtype, dict(B=s["B"], I=s["I"], H=s["H"])), step,
-                              dict(zip(("h_next", "c_next"), ref.lstm_step(**step))),
-                              ATOL[np.dtype(dtype)],
-                              axes={"h_next": ("B", "H"), "c_next": ("B", "H")},
-                              suspects=suspects))
+    for dtype, s in grid(standard_shapes(rng)):
+        a = lstm_inputs(rng, dtype, **s)
+        step = dict(x=a["x"][:, 0], h=a["h0"], c=a["c0"], Wx=a["Wx"], Wh=a["Wh"], b=a["b"])
+        h_next, c_next = ref.lstm_step(**step)
+        suspects = {k: dict(zip(("h_next", "c_next"), v))
+                    for k, v in gate_suspects(step, ref.lstm_step,
+                                              ref.lstm_step_h_from_g).items()}
+        suspects[SWAPPED_STATES.format("h_next and c_next")] = {"h_next": c_next,
+                                                                "c_next": h_next}
+        cases.append(case(dtype, step_sizes(s), step,
+                          {"h_next": h_next, "c_next": c_next},
+                          axes={"h_next": ("B", "H"), "c_next": ("B", "H")},
+                          suspects=suspects))
     return cases
 
 
@@ -98,20 +107,62 @@ def lstm_step_cases(rng):
           reference=ref.lstm_forward, solution="solutions.numpy_lstm")
 def lstm_forward_cases(rng):
     cases = []
-    for dtype in DTYPES:
-        for s in shapes(rng) + [dict(B=2, T=6, I=3, H=4)]:
-            a = lstm_inputs(rng, dtype, **s)
-            hs, cs = ref.lstm_forward(**a)
-            suspects = {**gate_suspects(a, ref.lstm_forward, mistakes.lstm_forward_h_from_g),
-                        **sequence_suspects(a, hs, cs)}
-            cases.append(Case(_label(dtype, s), a, {"hs": hs, "cs": cs}, ATOL[np.dtype(dtype)],
-                              axes={"hs": ("B", "T", "H"), "cs": ("B", "T", "H")},
-                              suspects={k: {"hs": v[0], "cs": v[1]} for k, v in suspects.items()}))
+    for dtype, s in grid(standard_shapes(rng) + [dict(B=2, T=6, I=3, H=4)]):
+        a = lstm_inputs(rng, dtype, **s)
+        hs, cs = ref.lstm_forward(**a)
+        suspects = {**gate_suspects(a, ref.lstm_forward, ref.lstm_forward_h_from_g),
+                    **sequence_suspects(a, hs, cs)}
+        cases.append(case(dtype, s, a, {"hs": hs, "cs": cs},
+                          axes={"hs": ("B", "T", "H"), "cs": ("B", "T", "H")},
+                          suspects={k: {"hs": v[0], "cs": v[1]} for k, v in suspects.items()}))
     return cases
 
 
 GRAD_AXES = {"x": ("B", "T", "I"), "h0": ("B", "H"), "c0": ("B", "H"), "Wx": ("I", "4H"),
              "Wh": ("H", "4H"), "b": ("4H",)}
+
+# Mistakes in a hand-written lstm_backward: hint -> the mistake's name in
+# autograde.references.torch_ref.BACKWARD_MISTAKES (which makes its gradients).
+BACKWARD_HINTS = {
+    "gate blocks of dz in the order i, f, o, g":
+        "the backward puts the gate gradients in the wrong order (dz's blocks are "
+        "di, df, dg, do, in the forward's order i, f, g, o)",
+    "gate blocks of dz in the order i, g, f, o":
+        "the backward puts the gate gradients in TensorFlow's order (di, dg, df, do); "
+        "dz's blocks are di, df, dg, do",
+    "no carried dc (dc_prev = 0)":
+        "the cell-state gradient is not carried to the previous step: dc_prev = dc * f "
+        "(the forget path), and dc0 is what reaches c0",
+    "dc_prev = dc (without * f)":
+        "the carried cell-state gradient misses the forget gate: dc_prev = dc * f, not dc",
+    "no tanh'(c)":
+        "dc misses the derivative of tanh: dc += dh * o * (1 - tanh(c)**2), not dh * o",
+    "carried dh only":
+        "dhs[:, t] is not added to the carried dh at each step (dh = dhs[:, t] + dh_next)",
+    "dhs[t] only":
+        "the carried dh from step t+1 is dropped: dh = dhs[:, t] + dh_next, where dh_next "
+        "= dz @ Wh.T",
+    "skips t = 0": "the backward loop skips the first timestep t=0 (range(T-1, 0, -1)?); "
+                   "it runs over every t from T-1 down to 0",
+    "skips t = T-1": "the backward loop skips the last timestep t=T-1; it starts there",
+}
+
+
+# Mistakes in how the loop runs over time: with one timestep they cannot be told apart.
+LOOP_MISTAKES = {"no carried dc (dc_prev = 0)", "dc_prev = dc (without * f)", "carried dh only",
+                 "dhs[t] only", "skips t = 0", "skips t = T-1"}
+
+
+def backward_suspects(args, grads):
+    """Known lstm_backward mistakes, as the gradients they would give."""
+    T = args["x"].shape[1]
+    out = {hint: ref.lstm_backward_mistaken(**args, mistake=ref.BACKWARD_MISTAKES[name])
+           for name, hint in BACKWARD_HINTS.items() if T > 1 or name not in LOOP_MISTAKES}
+    out["dh0 is left at zero (it is the dh carried out of step 0)"] = \
+        {**grads, "h0": np.zeros_like(grads["h0"])}
+    out["dc0 is left at zero (it is the dc carried out of step 0)"] = \
+        {**grads, "c0": np.zeros_like(grads["c0"])}
+    return out
 
 
 @exercise("lstm_backward", points=4, chapter=CHAPTER_4,
@@ -119,18 +170,19 @@ GRAD_AXES = {"x": ("B", "T", "I"), "h0": ("B", "H"), "c0": ("B", "H"), "Wx": ("I
           reference=ref.lstm_backward, solution="solutions.numpy_lstm")
 def lstm_backward_cases(rng):
     cases = []
-    for dtype in DTYPES:
-        for s in shapes(rng) + [dict(B=2, T=5, I=3, H=4)]:
-            a = lstm_inputs(rng, dtype, **s)
-            args = dict(dhs=random_array(rng, (s["B"], s["T"], s["H"]), dtype), **a)
-            cases.append(Case(_label(dtype, s), args, ref.lstm_backward(**args),
-                              ATOL[np.dtype(dtype)], axes=GRAD_AXES))
+    for dtype, s in grid(standard_shapes(rng) + [dict(B=2, T=5, I=3, H=4)]):
+        a = lstm_inputs(rng, dtype, **s)
+        args = dict(dhs=random_array(rng, (s["B"], s["T"], s["H"]), dtype), **a)
+        grads = ref.lstm_backward(**args)
+        cases.append(case(dtype, s, args, grads, axes=GRAD_AXES,
+                          suspects=backward_suspects(args, grads)))
     # One case against centred finite differences of torch's LSTMCell forward (no autograd).
     a = lstm_inputs(rng, np.float64, B=2, T=3, I=2, H=2)
     dhs = random_array(rng, (2, 3, 2), np.float64)
-    expected = {k: ref.numerical_gradient(lambda: ref.lstm_forward(**a)[0], a[k], dhs) for k in a}
-    cases.append(Case("float64, B=2 T=3 I=2 H=2, against finite differences",
-                      dict(dhs=dhs, **a), expected, 1e-7, axes=GRAD_AXES))
+    expected = {k: numpy_ref.numerical_gradient(lambda: ref.lstm_forward(**a)[0], a[k], dhs)
+                for k in a}
+    cases.append(case(np.float64, dict(B=2, T=3, I=2, H=2), dict(dhs=dhs, **a), expected,
+                      "against finite differences", atol=1e-7, axes=GRAD_AXES))
     return cases
 
 
@@ -156,7 +208,8 @@ def stacked_lstm_forward_cases(rng):
         # The last stack has equal widths, so that a stack that reuses one layer's weights
         # (or feeds x to every layer) still runs, and its mistake can be named.
         for widths, with_states in (([3, 4], False), ([2, 5, 3, 4], True), ([3, 3, 3], True)):
-            B, T = int(rng.integers(1, 4)), int(rng.integers(1, 6))
+            low = 1 if widths == [3, 4] else 2  # the first stack may be degenerate
+            B, T = int(rng.integers(low, 4)), int(rng.integers(low, 6))
             x = random_array(rng, (B, T, widths[0]), dtype)
             layers = [{k: v for k, v in lstm_inputs(rng, dtype, B, 1, i, h).items()
                        if k in ("Wx", "Wh", "b")} for i, h in zip(widths, widths[1:])]
@@ -166,10 +219,10 @@ def stacked_lstm_forward_cases(rng):
             expected = {"hs": hs}
             for k, (h, c) in enumerate(finals):
                 expected[f"h_T[{k}]"], expected[f"c_T[{k}]"] = h, c
-            label = (f"{np.dtype(dtype).name}, B={B} T={T} widths={widths}"
-                     f"{', given states' if with_states else ''}")
-            cases.append(Case(label, dict(x=x, layers=layers, states=states), expected,
-                              ATOL[np.dtype(dtype)], axes={"hs": ("B", "T", "H")},
+            notes = [f"widths={widths}"] + (["given states"] if with_states else [])
+            sizes = dict(B=B, T=T, I=widths[0], H=widths[-1])
+            cases.append(case(dtype, sizes, dict(x=x, layers=layers, states=states), expected,
+                              *notes, axes={"hs": ("B", "T", "H")},
                               suspects=stacking_suspects(x, layers, states, expected)))
     return cases
 

@@ -2,13 +2,20 @@
 
 import numpy as np
 
-from autograde import reference as ref
+from autograde.references import numpy_ref
+from autograde.references import torch_ref as ref
 from autograde.registry import exercise
-from autograde.spec import ATOL, Case, call_returning, call_returning_dict, random_array
+from autograde.spec import (
+    call_returning,
+    call_returning_dict,
+    case,
+    grid,
+    random_array,
+    standard_shapes,
+)
 
 CHAPTER_1 = "01_rnn_cell.ipynb"
 CHAPTER_2 = "02_bptt.ipynb"
-DTYPES = (np.float64, np.float32)
 
 
 def rnn_inputs(rng, dtype, B, T, I, H):
@@ -18,17 +25,15 @@ def rnn_inputs(rng, dtype, B, T, I, H):
                 b=random_array(rng, (H,), dtype, 0.5))
 
 
-def shapes(rng):
-    """Edge cases (B=1, T=1) and a random case with I != H and B == T."""
-    n = int(rng.integers(2, 6))
-    return [dict(B=1, T=1, I=2, H=3), dict(B=n, T=n, I=n + 1, H=int(rng.integers(2, 6)))]
-
-
-def _label(dtype, s):
-    return f"{np.dtype(dtype).name}, " + " ".join(f"{k}={v}" for k, v in s.items())
+def step_sizes(s):
+    """The sizes of one step (no T) of a sequence's sizes."""
+    return {k: v for k, v in s.items() if k != "T"}
 
 
 TRANSPOSED_WH = "the weights Wh are used transposed (h @ Wh.T); the book computes h @ Wh"
+SKIPS_LAST = "the loop skips the last timestep (range(T - 1)?); it runs over range(T)"
+STOPS_EARLY = ("the loop runs over range(T - 1) and never sees the last timestep (the outputs "
+               "have T - 1 steps); it runs over range(T)")
 
 
 def forward_suspects(a, fwd, hs):
@@ -38,8 +43,10 @@ def forward_suspects(a, fwd, hs):
     skipped[:, -1] = 0
     out = {"the initial state h0 is ignored (zeros used instead)":
            fwd(a["x"], zeros, *[a[k] for k in list(a)[2:]]),
-           "the loop skips the last timestep": skipped,
+           SKIPS_LAST: skipped,
            TRANSPOSED_WH: fwd(**{**a, "Wh": a["Wh"].T})}
+    if hs.shape[1] > 1:
+        out[STOPS_EARLY] = hs[:, :-1]
     if a["x"].shape[0] == a["x"].shape[1]:  # B == T: reading x as (T, B, I) still runs
         x_tm = a["x"].transpose(1, 0, 2)
         out["x is read as time-major (T, B, I); it is batch-major (B, T, I)"] = \
@@ -53,15 +60,13 @@ def forward_suspects(a, fwd, hs):
           reference=ref.rnn_step, solution="solutions.numpy_rnn")
 def rnn_step_cases(rng):
     cases = []
-    for dtype in DTYPES:
-        for s in shapes(rng):
-            a = rnn_inputs(rng, dtype, **s)
-            step = dict(x=a["x"][:, 0], h=a["h0"], Wx=a["Wx"], Wh=a["Wh"], b=a["b"])
-            cases.append(Case(_label(dtype, dict(B=s["B"], I=s["I"], H=s["H"])), step,
-                              {"h_next": ref.rnn_step(**step)}, ATOL[np.dtype(dtype)],
-                              axes={"h_next": ("B", "H")},
-                              suspects={TRANSPOSED_WH: {
-                                  "h_next": ref.rnn_step(**{**step, "Wh": step["Wh"].T})}}))
+    for dtype, s in grid(standard_shapes(rng)):
+        a = rnn_inputs(rng, dtype, **s)
+        step = dict(x=a["x"][:, 0], h=a["h0"], Wx=a["Wx"], Wh=a["Wh"], b=a["b"])
+        cases.append(case(dtype, step_sizes(s), step, {"h_next": ref.rnn_step(**step)},
+                          axes={"h_next": ("B", "H")},
+                          suspects={TRANSPOSED_WH: {
+                              "h_next": ref.rnn_step(**{**step, "Wh": step["Wh"].T})}}))
     return cases
 
 
@@ -69,13 +74,11 @@ def rnn_step_cases(rng):
           reference=ref.rnn_forward, solution="solutions.numpy_rnn")
 def rnn_forward_cases(rng):
     cases = []
-    for dtype in DTYPES:
-        for s in shapes(rng) + [dict(B=2, T=6, I=3, H=4)]:
-            a = rnn_inputs(rng, dtype, **s)
-            hs = ref.rnn_forward(**a)
-            cases.append(Case(_label(dtype, s), a, {"hs": hs}, ATOL[np.dtype(dtype)],
-                              axes={"hs": ("B", "T", "H")},
-                              suspects=forward_suspects(a, ref.rnn_forward, hs)))
+    for dtype, s in grid(standard_shapes(rng) + [dict(B=2, T=6, I=3, H=4)]):
+        a = rnn_inputs(rng, dtype, **s)
+        hs = ref.rnn_forward(**a)
+        cases.append(case(dtype, s, a, {"hs": hs}, axes={"hs": ("B", "T", "H")},
+                          suspects=forward_suspects(a, ref.rnn_forward, hs)))
     return cases
 
 
@@ -88,20 +91,19 @@ GRAD_AXES = {"x": ("B", "T", "I"), "h0": ("B", "H"), "Wx": ("I", "H"), "Wh": ("H
           reference=ref.rnn_backward, solution="solutions.numpy_rnn")
 def rnn_backward_cases(rng):
     cases = []
-    for dtype in DTYPES:
-        for s in shapes(rng) + [dict(B=2, T=5, I=3, H=4)]:
-            a = rnn_inputs(rng, dtype, **s)
-            dhs = random_array(rng, (s["B"], s["T"], s["H"]), dtype)
-            args = dict(dhs=dhs, **a)
-            grads = ref.rnn_backward(**args)
-            cases.append(Case(_label(dtype, s), args, grads, ATOL[np.dtype(dtype)],
-                              axes=GRAD_AXES, suspects={
-                                  "the gradient of Wh is transposed (dz.T @ h); it is "
-                                  "h_prev.T @ dz, summed over time": {"Wh": grads["Wh"].T}}))
+    for dtype, s in grid(standard_shapes(rng) + [dict(B=2, T=5, I=3, H=4)]):
+        a = rnn_inputs(rng, dtype, **s)
+        dhs = random_array(rng, (s["B"], s["T"], s["H"]), dtype)
+        args = dict(dhs=dhs, **a)
+        grads = ref.rnn_backward(**args)
+        cases.append(case(dtype, s, args, grads, axes=GRAD_AXES, suspects={
+            "the gradient of Wh is transposed (dz.T @ h); it is "
+            "h_prev.T @ dz, summed over time": {"Wh": grads["Wh"].T}}))
     # One case against centred finite differences of torch.nn.RNN's forward (no autograd).
     a = rnn_inputs(rng, np.float64, B=2, T=3, I=2, H=3)
     dhs = random_array(rng, (2, 3, 3), np.float64)
-    expected = {k: ref.numerical_gradient(lambda: ref.rnn_forward(**a), a[k], dhs) for k in a}
-    cases.append(Case("float64, B=2 T=3 I=2 H=3, against finite differences",
-                      dict(dhs=dhs, **a), expected, 1e-7, axes=GRAD_AXES))
+    expected = {k: numpy_ref.numerical_gradient(lambda: ref.rnn_forward(**a), a[k], dhs)
+                for k in a}
+    cases.append(case(np.float64, dict(B=2, T=3, I=2, H=3), dict(dhs=dhs, **a), expected,
+                      "against finite differences", atol=1e-7, axes=GRAD_AXES))
     return cases

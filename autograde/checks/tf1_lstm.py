@@ -9,25 +9,24 @@ Variables are compared by name and shape, so the learner's graph must create exa
 the ones the contract names (CONTRACT.md, `solutions.tf1_lstm`).
 
 While the learner's graph is built, TF's own RNN cells refuse to run (`_run_learner`),
-except inside this module's `lstm_cell`, which chapters 23 and 24 hand out so that the
-loop exercises do not depend on the learner's cell.
+except inside `autograde.references.tf_ref.lstm_cell`, which chapters 23 and 24 hand out
+so that the loop exercises do not depend on the learner's cell.
 
-The TF-backed functions below (`lstm_cell`, `static_lstm`, `dynamic_lstm`) are also the
-stand-ins that `use_working` hands out: TF's cells, with their variables renamed to the
-contract's names by a custom getter. The porting exercises' stand-ins (`tf1_to_numpy`,
-`numpy_to_tf1`) are NumPy, checked against TF's cell and torch's. TensorFlow is imported
-on first use.
+The stand-ins that `use_working` hands out are in `autograde.references.tf_ref`. The
+outputs of known mistakes (`suspects`) are computed by PyTorch on weights ported with
+`tf_ref.tf1_to_numpy` (`_tf1_by_torch`). TensorFlow is imported on first use.
 """
 
 import contextlib
-import re
 
 import numpy as np
 
-from autograde import reference as ref
-from autograde.checks.numpy_rnn import DTYPES, _label
+from autograde.references import tf_ref
+from autograde.references import torch_ref as ref
+from autograde.references.tf_ref import CELL_ALLOWED as _CELL_ALLOWED
+from autograde.references.tf_ref import dynamic_lstm, lstm_cell, static_lstm
 from autograde.registry import exercise
-from autograde.spec import ATOL, Case, SubmissionError, random_array
+from autograde.spec import DTYPES, SubmissionError, case, random_array
 
 CHAPTER_CELL = "22_tf1_lstm_cell.ipynb"
 CHAPTER_LOOP = "23_tf1_dynamic_stacking.ipynb"
@@ -35,64 +34,7 @@ CHAPTER_PORT = "24_tf1_initial_states_keras.ipynb"
 
 
 def _tf():
-    from autograde.tfcompat import import_tf
-
-    return import_tf()
-
-
-# ---------------------------------------------------------------------------------------
-# TF's own cells under the contract's variable names.
-
-def _contract_names(getter, name, *args, **kwargs):
-    """A variable_scope custom getter: `.../multi_rnn_cell/cell_k/lstm_cell/kernel` is
-    created as `.../cell_k/kernel`, and `.../lstm_cell/bias` as `.../bias`."""
-    name = re.sub(r"(multi_rnn_cell/)?(cell_\d+/)?lstm_cell/(kernel|bias)$", r"\2\3", name)
-    return getter(name, *args, **kwargs)
-
-
-def lstm_cell(x, state, num_units, forget_bias=1.0):
-    """TF's LSTMCell with `kernel` and `bias` in the current variable scope: (h, (c, h))."""
-    tf = _tf()
-    rnn_cell = tf.compat.v1.nn.rnn_cell
-    cell = rnn_cell.LSTMCell(num_units, forget_bias=forget_bias)
-    _CELL_ALLOWED.append(True)
-    try:
-        h, new_state = cell(x, rnn_cell.LSTMStateTuple(*state),
-                            scope=tf.compat.v1.get_variable_scope())
-    finally:
-        _CELL_ALLOWED.pop()
-    return h, (new_state.c, new_state.h)
-
-
-def static_lstm(inputs, num_units, initial_state=None, forget_bias=1.0):
-    """TF's static_rnn over one LSTMCell; `kernel` and `bias` in the current variable scope."""
-    tf = _tf()
-    v1 = tf.compat.v1
-    cell = v1.nn.rnn_cell.LSTMCell(num_units, forget_bias=forget_bias)
-    if initial_state is not None:
-        initial_state = v1.nn.rnn_cell.LSTMStateTuple(*initial_state)
-    with v1.variable_scope(v1.get_variable_scope(), custom_getter=_contract_names) as scope:
-        outputs, state = v1.nn.static_rnn(cell, tf.unstack(inputs, axis=1), initial_state,
-                                          dtype=inputs.dtype, scope=scope)
-    return tf.stack(outputs, axis=1), (state.c, state.h)
-
-
-def dynamic_lstm(inputs, num_units, initial_state=None, sequence_length=None,
-                 time_major=False, forget_bias=1.0, scope="rnn"):
-    """TF's dynamic_rnn over MultiRNNCell([LSTMCell(n) for n in num_units]), with layer k's
-    variables under `{scope}/cell_{k}/`: (outputs, ((c, h) per layer))."""
-    tf = _tf()
-    v1 = tf.compat.v1
-    rnn_cell = v1.nn.rnn_cell
-    cell = rnn_cell.MultiRNNCell([rnn_cell.LSTMCell(n, forget_bias=forget_bias)
-                                  for n in num_units])
-    if initial_state is not None:
-        initial_state = tuple(rnn_cell.LSTMStateTuple(c, h) for c, h in initial_state)
-    with v1.variable_scope(scope, custom_getter=_contract_names) as vs:
-        outputs, states = v1.nn.dynamic_rnn(cell, inputs, sequence_length, initial_state,
-                                            dtype=inputs.dtype, time_major=time_major,
-                                            scope=vs)
-    return outputs, tuple((s.c, s.h) for s in states)
+    return tf_ref.load_tf()
 
 
 # ---------------------------------------------------------------------------------------
@@ -136,9 +78,6 @@ def _check_variables(variables, values):
         if v.dtype.base_dtype.as_numpy_dtype != values[name].dtype:
             raise SubmissionError(f"created {name} with dtype {v.dtype.base_dtype.name}; "
                                   f"expected {values[name].dtype} (the dtype of the inputs)")
-
-
-_CELL_ALLOWED = []  # non-empty while autograde's own lstm_cell runs TF's LSTMCell
 
 
 @contextlib.contextmanager
@@ -203,35 +142,21 @@ def _placeholder(array, batch_axes):
 
 
 # ---------------------------------------------------------------------------------------
-# The TF1 cell in NumPy (float64): only for `suspects`, the outputs of known mistakes.
+# What TF1's LSTM gives with other weights or inputs: only for `suspects`.
 
-def _sigmoid(z):
-    return 0.5 * (np.tanh(0.5 * z) + 1)
-
-
-def _numpy_tf1_lstm(x, layers, forget_bias, states=None, lengths=None, zero_outputs=True):
-    """dynamic_rnn's results for a stack of TF1 LSTMCells, batch-major, in NumPy.
+def _tf1_by_torch(x, layers, forget_bias, states=None, lengths=None, past_the_end="zero"):
+    """dynamic_rnn's results for a stack of TF1 LSTMCells, batch-major, computed by
+    PyTorch's LSTM on the weights ported by `tf_ref.tf1_to_numpy`.
 
     layers: list of (kernel, bias); states: list of (c, h) or None; lengths: (B,) or None;
-    zero_outputs: False to keep the outputs computed past a sequence's length.
+    past_the_end: "zero", or "step" for the outputs of a loop that keeps computing past a
+    sequence's length (see `torch_ref.masked_stack`).
     Returns (outputs (B, T, H_top), [(c, h) per layer]) in x's dtype.
     """
-    B, T, _ = x.shape
-    if states is None:
-        states = [(np.zeros((B, b.size // 4)),) * 2 for _, b in layers]
-    states = [tuple(np.asarray(s, np.float64) for s in pair) for pair in states]
-    outputs = np.zeros((B, T, layers[-1][1].size // 4))
-    for t in range(T):
-        h = x[:, t].astype(np.float64)
-        running = np.ones((B, 1), bool) if lengths is None else (t < lengths)[:, None]
-        for k, (kernel, bias) in enumerate(layers):
-            c_prev, h_prev = states[k]
-            i, j, f, o = np.split(np.concatenate([h, h_prev], 1) @ kernel + bias, 4, axis=1)
-            c = _sigmoid(f + forget_bias) * c_prev + _sigmoid(i) * np.tanh(j)
-            h = _sigmoid(o) * np.tanh(c)
-            states[k] = (np.where(running, c, c_prev), np.where(running, h, h_prev))
-        outputs[:, t] = np.where(running | (not zero_outputs), h, 0)
-    return outputs.astype(x.dtype), [(c.astype(x.dtype), h.astype(x.dtype)) for c, h in states]
+    book = [tf_ref.tf1_to_numpy(kernel, bias, forget_bias) for kernel, bias in layers]
+    outputs, finals = ref.masked_stack(x, book, None if states is None else
+                                       [(h, c) for c, h in states], lengths, past_the_end)
+    return outputs, [(c, h) for h, c in finals]
 
 
 def _swap_blocks(a):
@@ -305,9 +230,12 @@ def _run_learner(run):
           reference=lstm_cell, solution="solutions.tf1_lstm")
 def lstm_cell_cases(rng):
     cases = []
-    sizes = [dict(B=1, I=2, H=3), dict(B=int(rng.integers(2, 5)), I=int(rng.integers(2, 5)),
-                                       H=int(rng.integers(2, 5)))]
-    for dtype, s, forget_bias in zip(DTYPES * 2, sizes * 2, (1.0, 1.0, 0.0, 0.5), strict=True):
+    I = int(rng.integers(2, 5))
+    edge, full = dict(B=1, I=2, H=3), dict(B=int(rng.integers(2, 5)), I=I,
+                                          H=int(rng.choice([h for h in range(2, 5) if h != I])))
+    # Each dtype gets the edge case and the full one (B > 1, I != H).
+    for dtype, s, forget_bias in zip(DTYPES * 2, (edge, full, full, edge), (1.0, 1.0, 0.0, 0.5),
+                                     strict=True):
         B, I, H = s["B"], s["I"], s["H"]
         [(kernel, bias)] = _random_layers(rng, dtype, I, [H])
         a = dict(x=random_array(rng, (B, I), dtype), c=random_array(rng, (B, H), dtype),
@@ -316,7 +244,7 @@ def lstm_cell_cases(rng):
         expected = run_lstm_cell(lstm_cell, a)
 
         def step(layers, fb, c=a["c"], h=a["h"], a=a):
-            out, [(c_next, h_next)] = _numpy_tf1_lstm(a["x"][:, None], layers, fb, [(c, h)])
+            out, [(c_next, h_next)] = _tf1_by_torch(a["x"][:, None], layers, fb, [(c, h)])
             return {"output": out[:, 0], "c_next": c_next, "h_next": h_next}
 
         suspects = {hint: step(layers, fb)
@@ -329,8 +257,8 @@ def lstm_cell_cases(rng):
             stored[2 * H:3 * H] = forget_bias
             suspects["forget_bias is stored in the bias variable as well as added at run time "
                      "(TF's bias starts at zeros)"] = {"bias at initialization": stored}
-        label = _label(dtype, dict(B=B, I=I, H=H)) + f", forget_bias={forget_bias:g}"
-        cases.append(Case(label, a, expected, ATOL[np.dtype(dtype)],
+        cases.append(case(dtype, dict(B=B, I=I, H=H), a, expected,
+                          f"forget_bias={forget_bias:g}",
                           axes={k: ("B", "H") for k in ("output", "c_next", "h_next")},
                           suspects=suspects))
     return cases
@@ -354,30 +282,8 @@ def run_tf1_to_numpy(fn, inputs):
             "c_next (the book's LSTM with your weights)": c_next}
 
 
-def tf1_to_numpy(kernel, bias, forget_bias=1.0):
-    """The book's weights {Wx, Wh, b} from TF1's kernel (I + H, 4H) and bias (4H,).
-
-    TF's blocks i, j, f, o are the book's i, g, f, o; TF adds forget_bias at run time.
-    """
-    H = bias.size // 4
-    blocks = dict(zip("ijfo", np.split(kernel, 4, axis=1), strict=True))
-    biases = dict(zip("ijfo", np.split(bias, 4), strict=True))
-    W = np.concatenate([blocks[gate] for gate in "ifjo"], axis=1)
-    b = np.concatenate([biases["i"], biases["f"] + forget_bias, biases["j"], biases["o"]])
-    return {"Wx": W[:-H], "Wh": W[-H:], "b": b.astype(bias.dtype)}
-
-
-def numpy_to_tf1(Wx, Wh, b, forget_bias=1.0):
-    """(kernel (I + H, 4H), bias (4H,)) for TF1's LSTMCell from the book's Wx, Wh, b."""
-    blocks = dict(zip("ifgo", np.split(np.concatenate([Wx, Wh]), 4, axis=1), strict=True))
-    biases = dict(zip("ifgo", np.split(b, 4), strict=True))
-    kernel = np.concatenate([blocks[gate] for gate in "igfo"], axis=1)
-    bias = np.concatenate([biases["i"], biases["g"], biases["f"] - forget_bias, biases["o"]])
-    return kernel, bias.astype(b.dtype)
-
-
 @exercise("tf1_to_numpy", points=2, chapter=CHAPTER_CELL, run=run_tf1_to_numpy,
-          reference=tf1_to_numpy, solution="solutions.port")
+          reference=tf_ref.tf1_to_numpy, solution="solutions.port")
 def tf1_to_numpy_cases(rng):
     cases = []
     for dtype, (I, H), forget_bias in zip(DTYPES * 2, ((2, 3), (4, 2), (3, 3), (1, 4)),
@@ -391,7 +297,7 @@ def tf1_to_numpy_cases(rng):
                                              forget_bias=forget_bias,
                                              variables={"lstm/kernel": kernel,
                                                         "lstm/bias": bias}))
-        expected = {**tf1_to_numpy(kernel, bias, forget_bias),
+        expected = {**tf_ref.tf1_to_numpy(kernel, bias, forget_bias),
                     "h_next (the book's LSTM with your weights)": cell["h_next"],
                     "c_next (the book's LSTM with your weights)": cell["c_next"]}
         unswapped = {"Wx": kernel[:I], "Wh": kernel[I:]}
@@ -399,9 +305,8 @@ def tf1_to_numpy_cases(rng):
                     "i, f, g, o": unswapped}
         if forget_bias:
             suspects["forget_bias is not added to the f block of b"] = \
-                {"b": tf1_to_numpy(kernel, bias, 0.0)["b"]}
-        cases.append(Case(_label(dtype, dict(I=I, H=H)) + f", forget_bias={forget_bias:g}", a,
-                          expected, ATOL[np.dtype(dtype)],
+                {"b": tf_ref.tf1_to_numpy(kernel, bias, 0.0)["b"]}
+        cases.append(case(dtype, dict(I=I, H=H), a, expected, f"forget_bias={forget_bias:g}",
                           axes={"Wx": ("I", "4H"), "Wh": ("H", "4H"), "b": ("4H",)},
                           suspects=suspects))
     return cases
@@ -451,8 +356,8 @@ def static_lstm_cases(rng):
         expected = run_static_lstm(static_lstm, a)
 
         def forward(layers, fb, state=state, a=a):
-            outputs, [(c, h)] = _numpy_tf1_lstm(a["inputs"], layers, fb,
-                                                None if state is None else [state])
+            outputs, [(c, h)] = _tf1_by_torch(a["inputs"], layers, fb,
+                                              None if state is None else [state])
             return {"outputs": outputs, "c_T": c, "h_T": h}
 
         suspects = {hint: forward(layers, fb)
@@ -460,9 +365,8 @@ def static_lstm_cases(rng):
         if given:
             suspects["initial_state is ignored (zeros used instead)"] = \
                 forward([(kernel, bias)], forget_bias, state=None)
-        label = _label(dtype, dict(B=B, T=T, I=I, H=H)) + \
-            (", given initial_state" if given else "") + f", forget_bias={forget_bias:g}"
-        cases.append(Case(label, a, expected, ATOL[np.dtype(dtype)],
+        notes = (["given initial_state"] if given else []) + [f"forget_bias={forget_bias:g}"]
+        cases.append(case(dtype, dict(B=B, T=T, I=I, H=H), a, expected, *notes,
                           axes={"outputs": ("B", "T", "H"), "c_T": ("B", "H"),
                                 "h_T": ("B", "H")},
                           suspects=suspects))
@@ -508,12 +412,12 @@ def run_dynamic_lstm(fn, inputs):
 
 
 def _dynamic_results(a, layers, forget_bias, states="given", lengths="given",
-                     zero_outputs=True):
-    """run_dynamic_lstm's outputs for the TF1 LSTM in NumPy, with some inputs replaced."""
+                     past_the_end="zero"):
+    """run_dynamic_lstm's outputs for TF1's LSTM (by PyTorch), with some inputs replaced."""
     states = a["initial_state"] if states == "given" else states
     lengths = a["sequence_length"] if lengths == "given" else lengths
     x = a["inputs"].transpose(1, 0, 2) if a["time_major"] else a["inputs"]
-    outputs, finals = _numpy_tf1_lstm(x, layers, forget_bias, states, lengths, zero_outputs)
+    outputs, finals = _tf1_by_torch(x, layers, forget_bias, states, lengths, past_the_end)
     out = {"outputs": outputs.transpose(1, 0, 2) if a["time_major"] else outputs}
     for k, (c, h) in enumerate(finals):
         out[f"c_T[{k}]"], out[f"h_T[{k}]"] = c, h
@@ -561,14 +465,13 @@ def dynamic_lstm_cases(rng):
                 **_dynamic_results(a, layers, forget_bias, lengths=None),
                 "outputs": expected["outputs"]}
             suspects["outputs past a sequence's length are not zero"] = \
-                _dynamic_results(a, layers, forget_bias, zero_outputs=False)
-        label = (f"{np.dtype(dtype).name}, B={B} T={T} I={I} num_units={units}"
-                 f"{', time_major' if time_major else ''}"
-                 f"{', sequence_length=' + str(a['sequence_length'].tolist()) if ragged else ''}"
-                 f"{', given initial_state' if given else ''}, forget_bias={forget_bias:g}, "
-                 f"scope={scope!r}")
+                _dynamic_results(a, layers, forget_bias, past_the_end="step")
+        notes = ([f"num_units={units}"] + (["time_major"] if time_major else [])
+                 + ([f"sequence_length={a['sequence_length'].tolist()}"] if ragged else [])
+                 + (["given initial_state"] if given else [])
+                 + [f"forget_bias={forget_bias:g}", f"scope={scope!r}"])
         time_axes = ("T", "B", "H") if time_major else ("B", "T", "H")
-        cases.append(Case(label, a, expected, ATOL[np.dtype(dtype)],
+        cases.append(case(dtype, dict(B=B, T=T, I=I), a, expected, *notes,
                           axes={"outputs": time_axes}, suspects=suspects))
     return cases
 
@@ -595,7 +498,7 @@ def run_numpy_to_tf1(fn, inputs):
 
 
 @exercise("numpy_to_tf1", points=2, chapter=CHAPTER_PORT, run=run_numpy_to_tf1,
-          reference=numpy_to_tf1, solution="solutions.port")
+          reference=tf_ref.numpy_to_tf1, solution="solutions.port")
 def numpy_to_tf1_cases(rng):
     cases = []
     for dtype, (I, H), forget_bias in zip(DTYPES * 2, ((2, 3), (4, 2), (3, 3), (1, 4)),
@@ -606,7 +509,7 @@ def numpy_to_tf1_cases(rng):
                  b=random_array(rng, (4 * H,), dtype, 0.5), forget_bias=forget_bias,
                  x=random_array(rng, (B, I), dtype), h=random_array(rng, (B, H), dtype),
                  c=random_array(rng, (B, H), dtype))
-        kernel, bias = numpy_to_tf1(a["Wx"], a["Wh"], a["b"], forget_bias)
+        kernel, bias = tf_ref.numpy_to_tf1(a["Wx"], a["Wh"], a["b"], forget_bias)
         h_next, c_next = ref.lstm_step(a["x"], a["h"], a["c"], a["Wx"], a["Wh"], a["b"])
         expected = {"kernel": kernel, "bias": bias,
                     "h_next (TF's LSTMCell with your variables)": h_next,
@@ -615,7 +518,7 @@ def numpy_to_tf1_cases(rng):
                     "i, j, f, o": {"kernel": np.concatenate([a["Wx"], a["Wh"]])}}
         if forget_bias:
             suspects["forget_bias is left in the bias; TF's cell adds it again at run time"] = \
-                {"bias": numpy_to_tf1(a["Wx"], a["Wh"], a["b"], 0.0)[1]}
-        cases.append(Case(_label(dtype, dict(I=I, H=H)) + f", forget_bias={forget_bias:g}", a,
-                          expected, ATOL[np.dtype(dtype)], suspects=suspects))
+                {"bias": tf_ref.numpy_to_tf1(a["Wx"], a["Wh"], a["b"], 0.0)[1]}
+        cases.append(case(dtype, dict(I=I, H=H), a, expected, f"forget_bias={forget_bias:g}",
+                          suspects=suspects))
     return cases

@@ -1,28 +1,23 @@
 """Checks for the training chapters: train_step (PyTorch), and softmax_cross_entropy,
 clip_gradients and adam_update (NumPy).
 
-The expected values come from PyTorch itself: torch autograd and F.cross_entropy,
-torch.nn.utils.clip_grad_norm_ and torch.optim.Adam, all in float64.
+The expected values come from PyTorch itself (autograde.references): torch autograd and
+F.cross_entropy, torch.nn.utils.clip_grad_norm_ and torch.optim.Adam, all in float64.
 """
 
 import numpy as np
 
+from autograde.references import torch_modules as M
+from autograde.references import torch_ref as ref
 from autograde.registry import exercise
-from autograde.spec import ATOL, Case, SubmissionError, random_array, random_sizes
+from autograde.spec import DTYPES, Case, SubmissionError, case, random_array, random_sizes
 
 CHAPTER_MNIST1D = "31_training_mnist1d.ipynb"
 CHAPTER_NUMPY = "33_training_numpy.ipynb"
-DTYPES = (np.float64, np.float32)
 
 
 def _torch():
-    import torch
-
-    return torch
-
-
-def _label(dtype, **sizes):
-    return f"{np.dtype(dtype).name}, " + " ".join(f"{k}={v}" for k, v in sizes.items())
+    return M.load_torch()
 
 
 # ----------------------------------------------------------------------------- train_step
@@ -51,18 +46,6 @@ def _loaded_classifier(weights):
     return model
 
 
-def reference_train_step(model, x, y, optimizer, max_norm, loss_fn=None):
-    """torch's training step: zero the gradients, loss, backward, clip, step; returns the loss."""
-    torch = _torch()
-    loss_fn = torch.nn.functional.cross_entropy if loss_fn is None else loss_fn
-    optimizer.zero_grad()
-    loss = loss_fn(model(x), y)
-    loss.backward()
-    torch.nn.utils.clip_grad_norm_(model.parameters(), max_norm)
-    optimizer.step()
-    return loss.item()
-
-
 def run_train_step(fn, inputs):
     """Call fn(model, x, y, optimizer, max_norm) on a fresh model whose .grad holds stale
     values (as after a previous step) and an SGD optimizer; return the loss and the weights."""
@@ -84,21 +67,24 @@ def run_train_step(fn, inputs):
 
 
 def _sgd_after(weights, grads, lr, max_norm, clip="global"):
-    """The weights after one SGD step on `grads` clipped globally, per array, or not at all."""
-    def scale(norm):
-        return min(1.0, max_norm / (norm + 1e-6))
-
-    total = np.sqrt(sum(np.sum(g**2) for g in grads.values()))
-    out = {}
-    for name, w in weights.items():
-        s = {"global": scale(total), "per array": scale(np.sqrt(np.sum(grads[name]**2))),
-             "none": 1.0}[clip]
-        out[name] = w - lr * s * grads[name]
-    return out
+    """The weights after one torch.optim.SGD step on `grads`, clipped by
+    torch.nn.utils.clip_grad_norm_ over all of them ("global"), per array, or not at all."""
+    torch = _torch()
+    model = _loaded_classifier(weights)
+    params = dict(model.named_parameters())
+    for name, p in params.items():
+        p.grad = torch.tensor(grads[name])
+    if clip == "global":
+        torch.nn.utils.clip_grad_norm_(list(params.values()), max_norm)
+    elif clip == "per array":
+        for p in params.values():
+            torch.nn.utils.clip_grad_norm_([p], max_norm)
+    torch.optim.SGD(list(params.values()), lr=lr).step()
+    return {name: p.detach().numpy().copy() for name, p in params.items()}
 
 
 @exercise("train_step", points=3, chapter=CHAPTER_MNIST1D, run=run_train_step,
-          reference=reference_train_step, solution="solutions.train", from_scratch=False)
+          reference=M.train_step, solution="solutions.train", from_scratch=False)
 def train_step_cases(rng):
     torch = _torch()
     cases = []
@@ -142,15 +128,6 @@ def train_step_cases(rng):
 
 
 # ----------------------------------------------------------------------- softmax_cross_entropy
-def reference_softmax_cross_entropy(logits, y):
-    """(loss, dlogits) by torch's F.cross_entropy and autograd, in float64."""
-    torch = _torch()
-    z = torch.tensor(logits, dtype=torch.float64, requires_grad=True)
-    loss = torch.nn.functional.cross_entropy(z, torch.as_tensor(y))
-    loss.backward()
-    return loss.item(), z.grad.numpy().astype(logits.dtype)
-
-
 def run_softmax_cross_entropy(fn, inputs):
     out = fn(inputs["logits"], inputs["y"])
     if not isinstance(out, tuple) or len(out) != 2:
@@ -164,7 +141,7 @@ def run_softmax_cross_entropy(fn, inputs):
 
 
 @exercise("softmax_cross_entropy", points=2, chapter=CHAPTER_NUMPY, run=run_softmax_cross_entropy,
-          reference=reference_softmax_cross_entropy, solution="solutions.numpy_train")
+          reference=ref.softmax_cross_entropy, solution="solutions.numpy_train")
 def softmax_cross_entropy_cases(rng):
     cases = []
     for dtype in DTYPES:
@@ -172,33 +149,21 @@ def softmax_cross_entropy_cases(rng):
                             (4, 5, 1000.0)):
             logits = random_array(rng, (B, C), dtype, scale)
             y = rng.integers(0, C, size=B)
-            loss, dlogits = reference_softmax_cross_entropy(logits, y)
+            loss, dlogits = ref.softmax_cross_entropy(logits, y)
             loss = np.asarray(loss)
             suspects = {"the loss is summed over the batch; it is the mean":
                         {"loss": loss * B, "dlogits": dlogits * B},
                         "dlogits is not divided by B (the loss is a mean over the batch)":
                         {"loss": loss, "dlogits": dlogits * B}} if B > 1 else {}
-            label = _label(dtype, B=B, C=C)
-            if scale > 10:
-                label += " with logits near ±1000 (exp overflows unless you subtract the max)"
-            cases.append(Case(label, dict(logits=logits, y=y), {"loss": loss, "dlogits": dlogits},
-                              ATOL[np.dtype(dtype)], axes={"dlogits": ("B", "C")},
+            notes = ["logits near ±1000 (exp overflows unless you subtract the max)"] \
+                if scale > 10 else []
+            cases.append(case(dtype, dict(B=B, C=C), dict(logits=logits, y=y),
+                              {"loss": loss, "dlogits": dlogits}, *notes, axes={"dlogits": ("B", "C")},
                               suspects=suspects))
     return cases
 
 
 # ----------------------------------------------------------------------------- clip_gradients
-def reference_clip_gradients(grads, max_norm):
-    """(clipped, norm) by torch.nn.utils.clip_grad_norm_ on copies of the arrays."""
-    torch = _torch()
-    tensors = {k: torch.nn.Parameter(torch.zeros(g.shape, dtype=torch.float64))
-               for k, g in grads.items()}
-    for k, p in tensors.items():
-        p.grad = torch.tensor(grads[k], dtype=torch.float64)
-    norm = torch.nn.utils.clip_grad_norm_(list(tensors.values()), max_norm)
-    return {k: p.grad.numpy().astype(grads[k].dtype) for k, p in tensors.items()}, norm.item()
-
-
 def run_clip_gradients(fn, inputs):
     grads = inputs["grads"]
     out = fn({k: g.copy() for k, g in grads.items()}, inputs["max_norm"])
@@ -220,7 +185,7 @@ def _flat_clip(clipped, norm):
 
 
 @exercise("clip_gradients", points=2, chapter=CHAPTER_NUMPY, run=run_clip_gradients,
-          reference=reference_clip_gradients, solution="solutions.numpy_train")
+          reference=ref.clip_gradients, solution="solutions.numpy_train")
 def clip_gradients_cases(rng):
     cases = []
     for dtype in DTYPES:
@@ -229,11 +194,11 @@ def clip_gradients_cases(rng):
                  "Wh": random_array(rng, (s["H"], 4 * s["H"]), dtype),
                  "b": random_array(rng, (4 * s["H"],), dtype, 3.0),
                  "W": random_array(rng, (s["H"], s["C"]), dtype)}
-        norm = float(np.sqrt(sum(np.sum(g.astype(np.float64)**2) for g in grads.values())))
+        norm = ref.clip_gradients(grads, np.inf)[1]  # the norm of all of them
         for factor in (0.3, 2.0):  # clipping active, then inactive
             max_norm = round(factor * norm, 3)
-            clipped, got_norm = reference_clip_gradients(grads, max_norm)
-            per_array = {k: reference_clip_gradients({k: g}, max_norm)[0][k]
+            clipped, got_norm = ref.clip_gradients(grads, max_norm)
+            per_array = {k: ref.clip_gradients({k: g}, max_norm)[0][k]
                          for k, g in grads.items()}
             suspects = {
                 "each array is clipped by its own norm instead of the norm of all of them together":
@@ -243,35 +208,20 @@ def clip_gradients_cases(rng):
             }
             if factor < 1:
                 suspects["the scale is max_norm / norm; PyTorch uses max_norm / (norm + 1e-6)"] = \
-                    _flat_clip({k: (g * (max_norm / norm)).astype(dtype) for k, g in grads.items()},
+                    _flat_clip(ref.clip_gradients(grads, max_norm * (norm + 1e-6) / norm)[0],
                                got_norm)
             else:
                 suspects["the gradients are rescaled even though their norm is below max_norm"] = \
                     _flat_clip({k: (g * max_norm / norm).astype(dtype) for k, g in grads.items()},
                                got_norm)
-            label = _label(dtype, **s) + f", max_norm={max_norm:g}, norm={norm:.3f}"
-            cases.append(Case(label, dict(grads=grads, max_norm=max_norm),
-                              _flat_clip(clipped, got_norm), ATOL[np.dtype(dtype)],
+            cases.append(case(dtype, s, dict(grads=grads, max_norm=max_norm),
+                              _flat_clip(clipped, got_norm),
+                              f"max_norm={max_norm:g}", f"norm={norm:.3f}",
                               suspects=suspects))
     return cases
 
 
 # ----------------------------------------------------------------------------- adam_update
-def reference_adam_update(param, grad, m, v, t, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8):
-    """(param, m, v) after one step of torch.optim.Adam resumed at step t - 1 with state m, v."""
-    torch = _torch()
-    p = torch.nn.Parameter(torch.tensor(param, dtype=torch.float64))
-    p.grad = torch.tensor(grad, dtype=torch.float64)
-    optimizer = torch.optim.Adam([p], lr=lr, betas=(beta1, beta2), eps=eps, foreach=False)
-    optimizer.state[p] = {"step": torch.tensor(float(t - 1)),
-                          "exp_avg": torch.tensor(m, dtype=torch.float64),
-                          "exp_avg_sq": torch.tensor(v, dtype=torch.float64)}
-    optimizer.step()
-    state = optimizer.state[p]
-    return tuple(a.detach().numpy().astype(param.dtype)
-                 for a in (p, state["exp_avg"], state["exp_avg_sq"]))
-
-
 def run_adam_update(fn, inputs):
     out = fn(*inputs.values())
     if not isinstance(out, tuple) or len(out) != 3:
@@ -280,24 +230,21 @@ def run_adam_update(fn, inputs):
 
 
 def _adam_mistake(a, mistake):
-    """(param, m, v) after an Adam step with a known mistake, in float64."""
-    m = a["beta1"] * a["m"] + (1 - a["beta1"]) * a["grad"]
-    v = a["beta2"] * a["v"] + (1 - a["beta2"]) * a["grad"]**2
-    m_hat, v_hat = m / (1 - a["beta1"]**a["t"]), v / (1 - a["beta2"]**a["t"])
-    if mistake == "no bias correction":
-        step = m / (np.sqrt(v) + a["eps"])
+    """(param, m, v) after an Adam step with a known mistake, by torch.optim.Adam."""
+    right = ref.adam_update(**a)
+    if mistake == "no bias correction":  # resumed so late that 1 - beta**t is 1
+        wrong = ref.adam_update(**a, resumed_at=10**7)
     elif mistake == "eps inside the square root":
-        step = m_hat / np.sqrt(v_hat + a["eps"])
+        # sqrt(v_hat + eps) is Adam without eps on v shifted by eps * (1 - beta2**t) / beta2.
+        shift = a["eps"] * (1 - a["beta2"] ** a["t"]) / a["beta2"]
+        wrong = ref.adam_update(**{**a, "eps": 0.0, "v": a["v"].astype(np.float64) + shift})
     else:  # the step counter starts at 0
-        step = m / (1 - a["beta1"]**(a["t"] + 1)) / (
-            np.sqrt(v / (1 - a["beta2"]**(a["t"] + 1))) + a["eps"])
-    dtype = a["param"].dtype
-    return {"param": (a["param"] - a["lr"] * step).astype(dtype), "m": m.astype(dtype),
-            "v": v.astype(dtype)}
+        wrong = ref.adam_update(**a, resumed_at=a["t"])
+    return {"param": wrong[0], "m": right[1], "v": right[2]}
 
 
 @exercise("adam_update", points=3, chapter=CHAPTER_NUMPY, run=run_adam_update,
-          reference=reference_adam_update, solution="solutions.numpy_train")
+          reference=ref.adam_update, solution="solutions.numpy_train")
 def adam_update_cases(rng):
     cases = []
     for dtype in DTYPES:
@@ -311,7 +258,7 @@ def adam_update_cases(rng):
             if t > 1:  # eps matters only when v is tiny; make one entry so
                 a["v"].flat[0] = 1e-12
                 a["eps"] = 1e-3
-            expected = dict(zip(("param", "m", "v"), reference_adam_update(**a), strict=True))
+            expected = dict(zip(("param", "m", "v"), ref.adam_update(**a), strict=True))
             suspects = {
                 "no bias correction (divide m by 1 - beta1**t and v by 1 - beta2**t)":
                     _adam_mistake(a, "no bias correction"),
@@ -320,6 +267,6 @@ def adam_update_cases(rng):
                 "the bias correction uses t + 1; t is already the number of this step (1 first)":
                     _adam_mistake(a, "t + 1"),
             }
-            label = _label(dtype, t=t) + f", shape {shape}" + (", m = v = 0" if t == 1 else "")
-            cases.append(Case(label, a, expected, ATOL[np.dtype(dtype)], suspects=suspects))
+            notes = [f"shape {shape}"] + (["m = v = 0"] if t == 1 else [])
+            cases.append(case(dtype, dict(t=t), a, expected, *notes, suspects=suspects))
     return cases
