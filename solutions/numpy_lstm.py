@@ -152,7 +152,6 @@ def lstm_backward(dhs, x, h0, c0, Wx, Wh, b, *, cache=None):
     H = hs.shape[2]
     expect("dhs", dhs, (B, T, H), "B, T, H")
     dhs = dhs.transpose(1, 0, 2)
-    tanh_cs = np.tanh(cs[1:])  # for all steps at once
     Wh_T = np.ascontiguousarray(Wh.T)  # dz @ Wh_T runs faster than with the view Wh.T
     # Each activation's slope is (a - low) (1 - a): s (1 - s) for the sigmoids (low = 0),
     # 1 - g^2 = (g + 1) (1 - g) for tanh (low = -1).
@@ -167,12 +166,13 @@ def lstm_backward(dhs, x, h0, c0, Wx, Wh, b, *, cache=None):
         i, f, g, o = _blocks(a)
         slopes = (a - low) * (1 - a)
         di, df, dg, do = _blocks(dz[t])  # views: writing to them fills dz[t]
+        tanh_c = np.tanh(cs[t + 1])
         dh += dhs[t]
-        dc += dh * o * (1 - tanh_cs[t] ** 2)
+        dc += dh * o * (1 - tanh_c**2)
         np.multiply(dc, g, out=di)  # first dL/d(gate) ...
         np.multiply(dc, cs[t], out=df)  # (cs[t] is the c step t saw)
         np.multiply(dc, i, out=dg)
-        np.multiply(dh, tanh_cs[t], out=do)
+        np.multiply(dh, tanh_c, out=do)
         dz[t] *= slopes  # ... then dL/dz
         dh = dz[t] @ Wh_T
         dc *= f
