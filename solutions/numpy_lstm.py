@@ -118,9 +118,9 @@ def lstm_forward(x, h0, c0, Wx, Wh, b, *, return_cache=False):
     return (hs, cs, cache) if return_cache else (hs, cs)
 
 
-def _take_cache(cache, *inputs):
-    """The arrays of `cache`, after checking that it came from lstm_forward(*inputs,
-    return_cache=True) and has not been used before (lstm_backward overwrites its acts)."""
+def _check_cache(cache, *inputs):
+    """Raise unless `cache` came from lstm_forward(*inputs, return_cache=True) and has not
+    served a backward pass yet."""
     if not isinstance(cache, dict) or "inputs" not in cache:
         raise ValueError("cache must be the third value returned by lstm_forward(..., "
                          f"return_cache=True); got {type(cache).__name__}")
@@ -132,8 +132,6 @@ def _take_cache(cache, *inputs):
     if cache.get("used"):
         raise ValueError("this cache was used up by an earlier lstm_backward; run "
                          "lstm_forward(..., return_cache=True) again for a new one")
-    cache["used"] = True
-    return cache["x"], cache["hs"], cache["cs"], cache["acts"]
 
 
 def lstm_backward(dhs, x, h0, c0, Wx, Wh, b, *, cache=None):
@@ -147,10 +145,13 @@ def lstm_backward(dhs, x, h0, c0, Wx, Wh, b, *, cache=None):
     """
     if cache is None:
         cache = _lstm_scan(x, h0, c0, Wx, Wh, b)
-    xs, hs, cs, acts = _take_cache(cache, x, h0, c0, Wx, Wh, b)  # time-major (T (+ 1), B, ...)
+    else:
+        _check_cache(cache, x, h0, c0, Wx, Wh, b)
+    xs, hs, cs, acts = cache["x"], cache["hs"], cache["cs"], cache["acts"]  # time-major
     T, B, I = xs.shape
     H = hs.shape[2]
     expect("dhs", dhs, (B, T, H), "B, T, H")
+    cache["used"] = True  # the loop below overwrites acts
     dhs = dhs.transpose(1, 0, 2)
     Wh_T = np.ascontiguousarray(Wh.T)  # dz @ Wh_T runs faster than with the view Wh.T
     # Each activation's slope is (a - low) (1 - a): s (1 - s) for the sigmoids (low = 0),

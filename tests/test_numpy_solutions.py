@@ -292,6 +292,9 @@ def test_lstm_backward_rejects_a_cache_it_cannot_use():
     for wrong in (lstm_forward(*args), lstm_forward(*args, return_cache=True)):
         with pytest.raises(ValueError, match="return_cache=True"):
             lstm_backward(dhs, *args, cache=wrong)
+    # A wrong dhs is refused before the cache is spent.
+    with pytest.raises(ValueError, match=r"\(2, 3, 5\)"):
+        lstm_backward(dhs[:, :2], *args, cache=cache)
     # A cache serves one backward pass; the second use says so instead of returning garbage.
     lstm_backward(dhs, *args, cache=cache)
     with pytest.raises(ValueError, match="used up"):
