@@ -13,9 +13,16 @@ import numpy as np
 from solutions.shapes import expect
 
 
-def sigmoid(z):
-    """Logistic function, written with tanh so it never overflows: 1 / (1 + exp(-z))."""
-    return 0.5 * (np.tanh(0.5 * z) + 1)
+def sigmoid(z, out=None):
+    """Logistic function, written with tanh so it never overflows: 1 / (1 + exp(-z)).
+
+    With out=, the result is written there (out may be z itself) instead of a new array.
+    """
+    out = np.multiply(z, 0.5, out=out)
+    np.tanh(out, out=out)
+    out += 1
+    out *= 0.5
+    return out
 
 
 def _check_weights(Wx, Wh, b):
@@ -39,10 +46,14 @@ def _blocks(z):
 def _gates(z, c):
     """The LSTM's pointwise part. z (B, 4H) pre-activations, c (B, H) cell state.
 
-    Returns i, f, g, o (each (B, H)), c_next and h_next.
+    Returns i, f, g, o (each (B, H)), c_next and h_next. The gate values overwrite z
+    (i, f, g, o are views of it), so that a loop over time needs no new array for them.
     """
     zi, zf, zg, zo = _blocks(z)
-    i, f, g, o = sigmoid(zi), sigmoid(zf), np.tanh(zg), sigmoid(zo)
+    g = np.tanh(zg)
+    sigmoid(z, out=z)  # all four blocks: one pass over z is faster than three over blocks
+    zg[...] = g  # and the g block gets its tanh
+    i, f, g, o = _blocks(z)
     c_next = f * c + i * g
     return i, f, g, o, c_next, o * np.tanh(c_next)
 
@@ -62,81 +73,119 @@ def lstm_step(x, h, c, Wx, Wh, b):
 
 
 def _lstm_scan(x, h0, c0, Wx, Wh, b):
-    """Run the LSTM over x (B, T, I) and keep what backprop needs.
+    """Run the LSTM over x (B, T, I) and keep what backprop needs: the cache.
 
-    Returns hs, cs (T, B, H) and the gate activations acts (T, B, 4H) in the order
-    i, f, g, o. They are time-major, so that each step reads and writes one contiguous
-    block of memory; lstm_forward turns them back into (B, T, H).
+    Returns a dict of time-major arrays, so that each step reads and writes one contiguous
+    block of memory (lstm_forward turns hs and cs back into (B, T, H)):
+      x (T, B, I), the input;
+      hs, cs (T + 1, B, H): row 0 holds h0 and c0, row t + 1 the state after step t;
+      acts (T, B, 4H): the gate activations i, f, g, o of every step;
+    and "inputs", the arguments themselves.
     """
     I, H = _check_weights(Wx, Wh, b)
     expect("x", x, (None, None, I), "B, T, I")
     B, T, _ = x.shape
     expect("h0", h0, (B, H), "B, H")
     expect("c0", c0, (B, H), "B, H")
+    x_rows = x.transpose(1, 0, 2).reshape(T * B, I)  # a time-major copy of x
     # The input half of z does not depend on h: one big product instead of T small ones.
-    # Its (T, B, 4H) array is reused: step t adds h @ Wh to acts[t], then overwrites it
-    # with the gate activations (a fresh array that size costs about as much as the product).
-    acts = x.transpose(1, 0, 2).reshape(T * B, I) @ Wx
-    acts += b
-    acts = acts.reshape(T, B, 4 * H)
-    hs = np.empty((T, B, H), dtype=x.dtype)
-    cs = np.empty((T, B, H), dtype=x.dtype)
-    h, c = h0, c0
+    # Step t completes its slice acts[t] into z_t, which _gates then turns into the gate
+    # values in place, so that one (T, B, 4H) array serves for both.
+    acts = (x_rows @ Wx).reshape(T, B, 4 * H)
+    hs = np.empty((T + 1, B, H), dtype=x.dtype)
+    cs = np.empty((T + 1, B, H), dtype=x.dtype)
+    hs[0], cs[0] = h0, c0
     for t in range(T):
-        acts[t] += h @ Wh
-        i, f, g, o, c, h = _gates(acts[t], c)
-        hs[t], cs[t] = h, c
-        acts[t] = np.concatenate([i, f, g, o], axis=1)
-    return hs, cs, acts
+        z = acts[t]  # a view: writing to z writes to acts
+        z += b  # here rather than on all of acts at once: this slice is in the CPU's cache
+        z += hs[t] @ Wh
+        *_, cs[t + 1], hs[t + 1] = _gates(z, cs[t])
+    return {"x": x_rows.reshape(T, B, I), "hs": hs, "cs": cs, "acts": acts,
+            "inputs": (x, h0, c0, Wx, Wh, b)}
 
 
-def lstm_forward(x, h0, c0, Wx, Wh, b):
+def lstm_forward(x, h0, c0, Wx, Wh, b, *, return_cache=False):
     """Run the LSTM over a whole sequence.
 
     Inputs:  x (B, T, I), h0 (B, H), c0 (B, H), Wx (I, 4H), Wh (H, 4H), b (4H,).
     Returns: (hs, cs), each (B, T, H); the final state is (hs[:, -1], cs[:, -1]).
+             With return_cache=True, (hs, cs, cache): lstm_backward(..., cache=cache)
+             then reuses this pass instead of running it again.
     """
-    hs, cs, _ = _lstm_scan(x, h0, c0, Wx, Wh, b)
-    return hs.transpose(1, 0, 2), cs.transpose(1, 0, 2)  # views, no copies
+    cache = _lstm_scan(x, h0, c0, Wx, Wh, b)
+    hs = cache["hs"][1:].transpose(1, 0, 2)  # views, no copies
+    cs = cache["cs"][1:].transpose(1, 0, 2)
+    return (hs, cs, cache) if return_cache else (hs, cs)
 
 
-def lstm_backward(dhs, x, h0, c0, Wx, Wh, b):
-    """Backpropagation through time for `lstm_forward` (the forward is recomputed).
+def _check_cache(cache, *inputs):
+    """Raise unless `cache` came from lstm_forward(*inputs, return_cache=True) and has not
+    served a backward pass yet."""
+    if not isinstance(cache, dict) or "inputs" not in cache:
+        raise ValueError("cache must be the third value returned by lstm_forward(..., "
+                         f"return_cache=True); got {type(cache).__name__}")
+    names = ("x", "h0", "c0", "Wx", "Wh", "b")
+    for name, given, used in zip(names, inputs, cache["inputs"], strict=True):
+        if given is not used:
+            raise ValueError(f"cache was computed from another {name}: pass lstm_backward "
+                             "the very arrays that lstm_forward(..., return_cache=True) got")
+    if cache.get("used"):
+        raise ValueError("this cache was used up by an earlier lstm_backward; run "
+                         "lstm_forward(..., return_cache=True) again for a new one")
 
-    Inputs:  dhs (B, T, H) = dL/dhs for some loss L, and the forward's inputs.
+
+def lstm_backward(dhs, x, h0, c0, Wx, Wh, b, *, cache=None):
+    """Backpropagation through time for `lstm_forward`.
+
+    Inputs:  dhs (B, T, H) = dL/dhs for some loss L, and the forward's inputs; optionally
+             cache=, from lstm_forward(same inputs, return_cache=True), so that the
+             forward is not run again here. A cache serves one lstm_backward only.
     Returns: dict of gradients with keys x (B, T, I), h0 (B, H), c0 (B, H),
              Wx (I, 4H), Wh (H, 4H), b (4H,).
     """
-    hs, cs, acts = _lstm_scan(x, h0, c0, Wx, Wh, b)  # time-major, (T, B, ...)
-    T, B, H = hs.shape
+    if cache is None:
+        cache = _lstm_scan(x, h0, c0, Wx, Wh, b)
+    else:
+        _check_cache(cache, x, h0, c0, Wx, Wh, b)
+    xs, hs, cs, acts = cache["x"], cache["hs"], cache["cs"], cache["acts"]  # time-major
+    T, B, I = xs.shape
+    H = hs.shape[2]
     expect("dhs", dhs, (B, T, H), "B, T, H")
+    cache["used"] = True  # the loop below overwrites acts
     dhs = dhs.transpose(1, 0, 2)
-    tanh_cs = np.tanh(cs)  # for all steps at once
-    dz = np.empty_like(acts)  # dL/dz for the four gates at every step
+    Wh_T = np.ascontiguousarray(Wh.T)  # dz @ Wh_T runs faster than with the view Wh.T
+    # Each activation's slope is (a - low) (1 - a): s (1 - s) for the sigmoids (low = 0),
+    # 1 - g^2 = (g + 1) (1 - g) for tanh (low = -1).
+    low = np.zeros(4 * H, dtype=acts.dtype)
+    _blocks(low)[2][:] = -1
+    # dL/dz of step t overwrites the gates of step t, which nothing needs after that step.
+    dz = acts
     dh = np.zeros_like(h0)  # gradients flowing back from step t+1
     dc = np.zeros_like(c0)
     for t in reversed(range(T)):
-        i, f, g, o = _blocks(acts[t])
-        c_prev = cs[t - 1] if t else c0  # the c step t saw
-        dz_i, dz_f, dz_g, dz_o = _blocks(dz[t])  # views: assigning to them fills dz[t]
-        dh = dh + dhs[t]
-        dc = dc + dh * o * (1 - tanh_cs[t] ** 2)
-        dz_i[:] = dc * g * i * (1 - i)
-        dz_f[:] = dc * c_prev * f * (1 - f)
-        dz_g[:] = dc * i * (1 - g**2)
-        dz_o[:] = dh * tanh_cs[t] * o * (1 - o)
-        dh = dz[t] @ Wh.T
-        dc = dc * f
-    h_prev = np.concatenate([h0[None], hs[:-1]])  # the h each step saw
+        a = acts[t].copy()  # the gates of step t, before dz[t] overwrites them
+        i, f, g, o = _blocks(a)
+        slopes = (a - low) * (1 - a)
+        di, df, dg, do = _blocks(dz[t])  # views: writing to them fills dz[t]
+        tanh_c = np.tanh(cs[t + 1])
+        dh += dhs[t]
+        dc += dh * o * (1 - tanh_c**2)
+        np.multiply(dc, g, out=di)  # first dL/d(gate) ...
+        np.multiply(dc, cs[t], out=df)  # (cs[t] is the c step t saw)
+        np.multiply(dc, i, out=dg)
+        np.multiply(dh, tanh_c, out=do)
+        dz[t] *= slopes  # ... then dL/dz
+        dh = dz[t] @ Wh_T
+        dc *= f
     # Weight gradients summed over all steps and batch rows at once: one product each.
     dz = dz.reshape(T * B, 4 * H)
-    x_rows = x.transpose(1, 0, 2).reshape(T * B, -1)  # time-major rows, like dz's
+    h_prev = hs[:-1].reshape(T * B, H)  # the h each step saw
     return {
-        "x": (dz @ Wx.T).reshape(T, B, -1).transpose(1, 0, 2),
+        "x": (dz @ Wx.T).reshape(T, B, I).transpose(1, 0, 2),
         "h0": dh,
         "c0": dc,
-        "Wx": x_rows.T @ dz,
-        "Wh": h_prev.reshape(T * B, H).T @ dz,
+        "Wx": xs.reshape(T * B, I).T @ dz,
+        "Wh": h_prev.T @ dz,
         "b": dz.sum(axis=0),
     }
 

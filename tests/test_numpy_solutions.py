@@ -214,6 +214,98 @@ def test_lstm_backward_equals_autograd(B, T, I, H, dtype):
         assert_close(got[k], want[k], TOL[dtype], dtype)
 
 
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("B, T, I, H", SHAPES)
+def test_lstm_backward_with_the_forwards_cache_equals_autograd(B, T, I, H, dtype):
+    """lstm_forward(..., return_cache=True) and lstm_backward(..., cache=): same answers as
+    torch, and the same as the positional calls without a cache."""
+    rng = np.random.default_rng(B + T + I + H)
+    a = lstm_args(rng, dtype, B, T, I, H)
+    dhs = rng.uniform(-1, 1, (B, T, H)).astype(dtype)
+    args = (a["x"], a["h0"], a["c0"], a["Wx"], a["Wh"], a["b"])
+    hs, cs, cache = lstm_forward(*args, return_cache=True)
+    hs_plain, cs_plain = lstm_forward(*args)
+    want_hs, want_cs = torch_lstm_states(a)
+    assert_close(hs, want_hs, TOL[dtype], dtype)
+    assert_close(cs, want_cs, TOL[dtype], dtype)
+    hs_before, cs_before = hs.copy(), cs.copy()
+    got = lstm_backward(dhs, *args, cache=cache)
+    want = lstm_autograd(a, dhs)
+    assert set(got) == set(want)
+    for k in want:
+        assert_close(got[k], want[k], TOL[dtype], dtype)
+    # The cache served the backward pass without changing what the forward returned.
+    np.testing.assert_array_equal(hs, hs_before)
+    np.testing.assert_array_equal(cs, cs_before)
+    np.testing.assert_array_equal(hs, hs_plain)
+    np.testing.assert_array_equal(cs, cs_plain)
+
+
+def test_lstm_backward_with_cache_equals_finite_differences():
+    rng = np.random.default_rng(8)
+    a = lstm_args(rng, np.float64, 2, 4, 3, 2)
+    dhs = rng.uniform(-1, 1, (2, 4, 2))
+
+    def loss(a):
+        with torch.no_grad():
+            hs, _ = torch_lstm(a["Wx"], a["Wh"], a["b"])(
+                t64(a["x"]), (t64(a["h0"])[None], t64(a["c0"])[None]))
+        return float((t64(dhs) * hs).sum())
+
+    want = finite_differences(loss, a)
+    _, _, cache = lstm_forward(**a, return_cache=True)
+    got = lstm_backward(dhs, **a, cache=cache)
+    for k in want:
+        assert_close(got[k], want[k], 1e-7, np.float64)
+
+
+def test_lstm_training_loop_with_cache_matches_without():
+    """A careless learner's loop: forward with a cache, backward, update the weights in
+    place, again. Each step's gradients equal those of the positional call."""
+    rng = np.random.default_rng(9)
+    a = lstm_args(rng, np.float64, 3, 5, 4, 3)
+    b = {k: v.copy() for k, v in a.items()}
+    for _ in range(3):
+        dhs = rng.uniform(-1, 1, (3, 5, 3))
+        _, _, cache = lstm_forward(**a, return_cache=True)
+        with_cache = lstm_backward(dhs, **a, cache=cache)
+        without = lstm_backward(dhs, **b)
+        for k in without:
+            np.testing.assert_allclose(with_cache[k], without[k], rtol=1e-12, atol=1e-14)
+        for w in ("Wx", "Wh", "b"):
+            a[w] -= 0.1 * with_cache[w]
+            b[w] -= 0.1 * without[w]
+
+
+def test_lstm_backward_rejects_a_cache_it_cannot_use():
+    rng = np.random.default_rng(10)
+    a = lstm_args(rng, np.float64, 2, 3, 4, 5)
+    args = (a["x"], a["h0"], a["c0"], a["Wx"], a["Wh"], a["b"])
+    dhs = np.ones((2, 3, 5))
+    _, _, cache = lstm_forward(*args, return_cache=True)
+    # Another x (even an equal copy): the cache may not describe it.
+    with pytest.raises(ValueError, match="another x"):
+        lstm_backward(dhs, a["x"].copy(), *args[1:], cache=cache)
+    with pytest.raises(ValueError, match="another Wh"):
+        lstm_backward(dhs, *args[:4], a["Wh"] + 1, a["b"], cache=cache)
+    # Not a cache at all: the (hs, cs) pair, or the whole return value.
+    for wrong in (lstm_forward(*args), lstm_forward(*args, return_cache=True)):
+        with pytest.raises(ValueError, match="return_cache=True"):
+            lstm_backward(dhs, *args, cache=wrong)
+    # A wrong dhs is refused before the cache is spent.
+    with pytest.raises(ValueError, match=r"\(2, 3, 5\)"):
+        lstm_backward(dhs[:, :2], *args, cache=cache)
+    # A cache serves one backward pass; the second use says so instead of returning garbage.
+    lstm_backward(dhs, *args, cache=cache)
+    with pytest.raises(ValueError, match="used up"):
+        lstm_backward(dhs, *args, cache=cache)
+    # Positional use of the new keywords is refused: they are keyword-only.
+    with pytest.raises(TypeError):
+        lstm_forward(*args, True)
+    with pytest.raises(TypeError):
+        lstm_backward(dhs, *args, cache)
+
+
 def finite_differences(loss, a, eps=1e-6):
     """Centred differences of loss(a) with respect to every entry of every array in a."""
     grads = {}

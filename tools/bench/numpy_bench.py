@@ -1,19 +1,22 @@
-"""The NumPy LSTM's forward + backward against torch.nn.LSTM's, on the CPU.
+"""The NumPy LSTM's forward + backward against a per-step NumPy LSTM and torch.nn.LSTM's.
 
 Usage: python -m tools.bench numpy [--output PATH] [--repeats N] [--threads N]
 
-Times `solutions.numpy_lstm.lstm_forward` + `lstm_backward` and torch.nn.LSTM's forward +
-backward (gradients for the inputs, the initial state and the weights) on the same seeded
-data with the same weights, at B=32, T=50, I=64, H=128 in float32 and float64; torch
-twice, as it runs by default (in float32 that is oneDNN's fused LSTM kernel) and with
-oneDNN off (ATen operations, step by step, the algorithm ours uses). All are checked to
-agree first. They take turns, in alternating order (so that a busy machine slows all
-alike), and each turn runs untimed for SETTLE_S seconds before it times PER_TURN runs
-(see `core.time_samples`: without that, the other library's spinning threads doubled the
-times measured on 2 cores). The medians are reported, with the ratios NumPy / torch, the
-GFLOP/s each achieves and, as the practical limit, the GFLOP/s of a large matrix product
-on the same machine. Writes JSON and a Markdown table (default
-book/data/bench/numpy_cpu.json and .md). Takes about 25 s; on a busy machine, timing
+Times `solutions.numpy_lstm.lstm_forward(..., return_cache=True)` + `lstm_backward(...,
+cache=)`, forward + backward (gradients for the inputs, the initial state and the
+weights), on the same seeded data with the same weights as two references, at B=32,
+T=50, I=64, H=128 in float32 and float64: the per-step NumPy LSTM most courses write
+(`tools.bench.per_step_lstm`: a cache per step, nothing hoisted out of the loops), and
+torch.nn.LSTM, twice, as it runs by default (in float32 that is oneDNN's fused LSTM
+kernel) and with oneDNN off (ATen operations, step by step, the algorithm ours uses).
+All are checked to agree first (hidden states and every gradient). They take turns, in
+alternating order (so that a busy machine slows all alike), and each turn runs untimed
+for SETTLE_S seconds before it times PER_TURN runs (see `core.time_samples`: without
+that, the other library's spinning threads doubled the times measured on 2 cores). The
+medians are reported, with the ratios of ours to each of the others, the GFLOP/s ours
+and torch achieve and, as the practical limit, the GFLOP/s of a large matrix product on
+the same machine. Writes JSON and a Markdown table (default
+book/data/bench/numpy_cpu.json and .md). Takes about 40 s; on a busy machine, timing
 stops after BUDGET_S seconds per dtype.
 
 Which kernels OpenBLAS (NumPy's BLAS) runs matters: the table names them. The
@@ -27,6 +30,7 @@ import time
 import numpy as np
 
 from solutions.numpy_lstm import lstm_backward, lstm_forward
+from tools.bench import per_step_lstm
 from tools.bench.core import (
     FLOP_COUNT,
     argument_parser,
@@ -56,12 +60,26 @@ def make_problem(dtype, B, T, I, H, seed=0):
 
 
 def numpy_pass(p):
-    """A function that runs the NumPy forward + backward and returns (hs, gradients)."""
+    """A function that runs the NumPy forward + backward and returns (hs, gradients).
+
+    The backward reuses what the forward computed (cache=), as a training step would.
+    """
     args = (p["x"], p["h0"], p["c0"], p["Wx"], p["Wh"], p["b"])
 
     def run():
-        hs, _ = lstm_forward(*args)
-        return hs, lstm_backward(p["dhs"], *args)
+        hs, _, cache = lstm_forward(*args, return_cache=True)
+        return hs, lstm_backward(p["dhs"], *args, cache=cache)
+
+    return run
+
+
+def per_step_pass(p):
+    """The same for the per-step NumPy LSTM most courses write (tools.bench.per_step_lstm)."""
+    args = (p["x"], p["h0"], p["c0"], p["Wx"], p["Wh"], p["b"])
+
+    def run():
+        hs, caches = per_step_lstm.forward(*args)
+        return hs, per_step_lstm.backward(p["dhs"], caches)
 
     return run
 
@@ -165,19 +183,24 @@ def benchmark(repeats, budget=BUDGET_S):
     results = []
     for dtype in DTYPES:
         p = make_problem(dtype, **SIZES)
-        runs = {"numpy": numpy_pass(p), "torch": torch_pass(p),
+        runs = {"numpy": numpy_pass(p), "per_step": per_step_pass(p), "torch": torch_pass(p),
                 "torch_aten": torch_pass(p, onednn=False)}
         want = runs["numpy"]()
-        difference = max(largest_difference(want, runs[name]()) for name in runs)
+        differences = {name: largest_difference(want, runs[name]()) for name in runs}
+        difference = max(differences.values())
         if difference > (1e-4 if dtype == "float32" else 1e-10):
-            raise RuntimeError(f"NumPy and torch disagree in {dtype}: {difference:.3g}")
+            name = max(differences, key=differences.get)
+            raise RuntimeError(f"our NumPy LSTM and {name} disagree in {dtype}: {difference:.3g}")
         samples = time_samples(runs, -(-repeats // PER_TURN), budget=budget, settle=SETTLE_S,
                                per_turn=PER_TURN)
         seconds = {name: float(np.median(s)) for name, s in samples.items()}
         matmul = matmul_gflops(dtype)
         results.append(dict(
             dtype=dtype, repeats=len(samples["numpy"]),
-            numpy_ms=1e3 * seconds["numpy"], torch_ms=1e3 * seconds["torch"],
+            numpy_ms=1e3 * seconds["numpy"],
+            per_step_ms=1e3 * seconds["per_step"],
+            ratio_per_step=seconds["numpy"] / seconds["per_step"],
+            torch_ms=1e3 * seconds["torch"],
             ratio=seconds["numpy"] / seconds["torch"],
             torch_aten_ms=1e3 * seconds["torch_aten"],
             ratio_aten=seconds["numpy"] / seconds["torch_aten"],
@@ -198,7 +221,7 @@ def markdown(report):
     forced = (f" (forced by OPENBLAS_CORETYPE={m['OPENBLAS_CORETYPE']})"
               if m.get("OPENBLAS_CORETYPE") else "")
     lines = [
-        f"NumPy LSTM vs torch.nn.LSTM, forward + backward, B={s['B']} T={s['T']} I={s['I']} "
+        f"NumPy LSTM vs the per-step NumPy LSTM and torch.nn.LSTM, forward + backward, B={s['B']} T={s['T']} I={s['I']} "
         f"H={s['H']} ({report['flops'] / 1e9:.2f} GFLOP per pass), medians of up to "
         f"{report['repeats']} runs taken in alternating turns, {report['date']}.",
         "",
@@ -208,13 +231,15 @@ def markdown(report):
         f"{report['load_average']['before']:.1f} before, {report['load_average']['after']:.1f} "
         "after (other processes on the machine).",
         "",
-        "| dtype | NumPy (ms) | torch (ms) | NumPy / torch | torch.nn.LSTM ran "
+        "| dtype | NumPy (ms) | per-step NumPy (ms) | NumPy / per-step | torch (ms) "
+        "| NumPy / torch | torch.nn.LSTM ran "
         "| torch, oneDNN off (ms) | NumPy / that | NumPy GFLOP/s | torch GFLOP/s "
         f"| {report['matmul_size']}² matmul GFLOP/s (NumPy, torch) |",
-        "|---|---:|---:|---:|---|---:|---:|---:|---:|---:|",
+        "|---|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|",
     ]
     for r in report["results"]:
-        lines.append(f"| {r['dtype']} | {r['numpy_ms']:.1f} | {r['torch_ms']:.1f} "
+        lines.append(f"| {r['dtype']} | {r['numpy_ms']:.1f} | {r['per_step_ms']:.1f} "
+                     f"| {r['ratio_per_step']:.2f} | {r['torch_ms']:.1f} "
                      f"| {r['ratio']:.2f} | {r['torch_kernel']} | {r['torch_aten_ms']:.1f} "
                      f"| {r['ratio_aten']:.2f} | {r['numpy_gflops']:.0f} "
                      f"| {r['torch_gflops']:.0f} "
