@@ -1,6 +1,6 @@
 """An LSTM in NumPy: one step, a sequence, backpropagation through time, and stacking.
 
-Conventions (see CONTRACT.md): x (B, T, I); states (B, H); Wx (I, 4H), Wh (H, 4H),
+Conventions (book/91_conventions.ipynb): x (B, T, I); states (B, H); Wx (I, 4H), Wh (H, 4H),
 b (4H,). The four column blocks of z = x @ Wx + h @ Wh + b are the gates in the
 order i, f, g, o (as in PyTorch):
 

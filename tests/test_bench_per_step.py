@@ -4,8 +4,13 @@ torch.nn.LSTM's autograd (and so as solutions.numpy_lstm), before anyone times i
 import numpy as np
 import pytest
 
-from tests.test_numpy_solutions import TOL, assert_close, lstm_args, lstm_autograd
-from tests.test_numpy_solutions import torch_lstm_states
+from tests.test_numpy_solutions import (
+    TOL,
+    assert_close,
+    lstm_args,
+    lstm_autograd,
+    torch_lstm_states,
+)
 from tools.bench import per_step_lstm
 
 

@@ -2,7 +2,7 @@
 
 The references are written here, independently of autograde.references: each builds
 the torch module, copies the book's weights into its parameters (a transpose, see
-CONTRACT.md) and runs it in float64. Gradients come from torch autograd and from
+book/91_conventions.ipynb) and runs it in float64. Gradients come from torch autograd and from
 centred finite differences of the torch forward.
 """
 

@@ -1,6 +1,6 @@
 """The registry and the book agree: every exercise has exactly one stub cell, checked below it.
 
-The convention (CONTRACT.md): an exercise is a code cell tagged `exercise` that
+The convention (book/91_conventions.ipynb): an exercise is a code cell tagged `exercise` that
 defines the exercise id at top level and raises NotImplementedError in the committed
 notebook; the next cell is `check(<id>)`.
 """

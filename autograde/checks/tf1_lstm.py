@@ -6,7 +6,7 @@ own cells (LSTMCell, MultiRNNCell, static_rnn, dynamic_rnn) in a fresh tf.Graph,
 their variables random values and runs them; `run` (child) builds the learner's graph
 in another fresh tf.Graph, gives its variables the same values by name and runs it.
 Variables are compared by name and shape, so the learner's graph must create exactly
-the ones the contract names (CONTRACT.md, `solutions.tf1_lstm`).
+the ones the conventions name (book/91_conventions.ipynb, `solutions.tf1_lstm`).
 
 While the learner's graph is built, TF's own RNN cells refuse to run (`_run_learner`),
 except inside `autograde.references.tf_ref.lstm_cell`, which chapters 23 and 24 hand out

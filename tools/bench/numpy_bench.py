@@ -85,7 +85,7 @@ def per_step_pass(p):
 
 
 def torch_pass(p, onednn=True):
-    """The same for torch.nn.LSTM with the weights ported (see CONTRACT.md).
+    """The same for torch.nn.LSTM with the weights ported (see book/91_conventions.ipynb).
 
     onednn=False turns oneDNN off, so that torch runs the LSTM as ATen operations, step
     by step: the same algorithm as ours, with C++ instead of Python between the operations.
@@ -221,9 +221,9 @@ def markdown(report):
     forced = (f" (forced by OPENBLAS_CORETYPE={m['OPENBLAS_CORETYPE']})"
               if m.get("OPENBLAS_CORETYPE") else "")
     lines = [
-        f"NumPy LSTM vs the per-step NumPy LSTM and torch.nn.LSTM, forward + backward, B={s['B']} T={s['T']} I={s['I']} "
-        f"H={s['H']} ({report['flops'] / 1e9:.2f} GFLOP per pass), medians of up to "
-        f"{report['repeats']} runs taken in alternating turns, {report['date']}.",
+        f"NumPy LSTM vs the per-step NumPy LSTM and torch.nn.LSTM, forward + backward, "
+        f"B={s['B']} T={s['T']} I={s['I']} H={s['H']} ({report['flops'] / 1e9:.2f} GFLOP per pass), "
+        f"medians of up to {report['repeats']} runs taken in alternating turns, {report['date']}.",
         "",
         f"Machine: {m['cpu']}, {m['cores']} cores; NumPy {m['numpy']} ({m['numpy_blas']}, "
         f"{m.get('openblas_kernels', '?')} kernels{forced}, {m.get('numpy_threads', '?')} "
