@@ -437,8 +437,9 @@ class LearnableInitLSTM(nn.Module):
     """An LSTM whose initial state (h0, c0) is learned instead of fixed at zero.
 
     lstm: any module with torch.nn.LSTM's interface (ours, or torch.nn.LSTM itself).
-    Parameters: h0, c0 of shape (num_layers * num_directions, 1, H), zeros at first,
-    shared by every sequence of a batch.
+    Parameters: h0 of shape (num_layers * num_directions, 1, R) and c0 of shape
+    (num_layers * num_directions, 1, H), R = proj_size or H (the size of h), zeros at
+    first, shared by every sequence of a batch.
     forward(input) -> lstm(input, (h0, c0) expanded to the batch): input (T, B, I),
     (B, T, I) when lstm.batch_first, or a PackedSequence.
     """
@@ -448,9 +449,10 @@ class LearnableInitLSTM(nn.Module):
         self.lstm = lstm
         directions = 2 if lstm.bidirectional else 1
         like = next(lstm.parameters())
-        shape = (lstm.num_layers * directions, 1, lstm.hidden_size)
-        self.h0 = nn.Parameter(torch.zeros(shape, dtype=like.dtype, device=like.device))
-        self.c0 = nn.Parameter(torch.zeros(shape, dtype=like.dtype, device=like.device))
+        LD, R = lstm.num_layers * directions, lstm.proj_size or lstm.hidden_size
+        self.h0 = nn.Parameter(torch.zeros(LD, 1, R, dtype=like.dtype, device=like.device))
+        self.c0 = nn.Parameter(torch.zeros(LD, 1, lstm.hidden_size, dtype=like.dtype,
+                                           device=like.device))
 
     def forward(self, input):
         if isinstance(input, PackedSequence):

@@ -98,3 +98,17 @@ def test_learnable_init_stand_in_starts_from_its_parameters():
     plain.load_state_dict(model.lstm.state_dict())
     want, _ = plain(x, (model.h0.expand(-1, 5, -1), model.c0.expand(-1, 5, -1)))
     torch.testing.assert_close(out, want)
+
+
+def test_learnable_init_stand_in_wraps_a_projected_lstm():
+    """With proj_size = P, the stand-in's h0 has P entries (c0 keeps H)."""
+    lstm = torch.nn.LSTM(3, 4, num_layers=2, proj_size=2, dtype=torch.float64)
+    model = registry.get("LearnableInitLSTM").reference(lstm)
+    assert model.h0.shape == (2, 1, 2) and model.c0.shape == (2, 1, 4)
+    with torch.no_grad():
+        model.h0.uniform_(-1, 1)
+        model.c0.uniform_(-1, 1)
+    x = torch.randn(5, 6, 3, dtype=torch.float64)
+    out, _ = model(x)
+    want, _ = lstm(x, (model.h0.expand(-1, 6, -1), model.c0.expand(-1, 6, -1)))
+    torch.testing.assert_close(out, want)

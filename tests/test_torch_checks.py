@@ -204,6 +204,31 @@ def test_lstm_reverse_outputs_not_flipped_back_are_named(monkeypatch):
     assert_fails(S.LSTM, "LSTM", "not flipped back")
 
 
+def test_lstm_projection_on_the_output_only_is_named(monkeypatch):
+    layer = S.lstm_layer
+
+    def lstm_layer(x, h0, c0, w_ih, w_hh, b_ih=None, b_hh=None, w_hr=None):
+        if w_hr is None:
+            return layer(x, h0, c0, w_ih, w_hh, b_ih, b_hh)
+        pad = (0, w_hr.shape[1] - w_hr.shape[0])  # P columns padded to H
+        out, (h, c) = layer(x, torch.nn.functional.pad(h0, pad), c0, w_ih,
+                            torch.nn.functional.pad(w_hh, pad), b_ih, b_hh)
+        return out @ w_hr.T, (h @ w_hr.T, c)  # the recurrence never sees the projection
+
+    monkeypatch.setattr(S, "lstm_layer", lstm_layer)
+    assert_fails(S.LSTM, "LSTM", "projection is applied to the output only")
+
+
+def test_lstm_without_proj_size_fails():
+    class LSTM(S.LSTM):  # the interface before projections
+        def __init__(self, input_size, hidden_size, num_layers=1, bias=True,
+                     batch_first=False, dropout=0.0, bidirectional=False):
+            super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout,
+                             bidirectional)
+
+    assert_fails(LSTM, "LSTM", "unexpected keyword argument 'proj_size'")
+
+
 def test_lstm_missing_reverse_direction_fails():
     class LSTM(S.LSTM):
         def _suffixes(self):

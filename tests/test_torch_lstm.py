@@ -372,6 +372,31 @@ def test_learnable_initial_state_gradients(make_lstm):
     assert_close("dc0", model.c0.grad, c0.grad.sum(1, keepdim=True))
 
 
+@pytest.mark.parametrize("make_lstm", [nn.LSTM, LSTM])
+def test_learnable_initial_state_with_projection(make_lstm):
+    """With proj_size = P, h has P entries: h0 is (L * D, 1, P), c0 (L * D, 1, H)."""
+    torch.manual_seed(7)
+    P = 2
+    lstm = make_lstm(I, H, num_layers=2, bidirectional=True, proj_size=P, dtype=F64)
+    model = LearnableInitLSTM(lstm)
+    assert model.h0.shape == (4, 1, P) and model.c0.shape == (4, 1, H)
+    with torch.no_grad():
+        model.h0.normal_()
+        model.c0.normal_()
+    x = torch.randn(5, 3, I, dtype=F64)
+    out, (h_n, c_n) = model(x)
+    (out.sum() + h_n.sum() + c_n.pow(2).sum()).backward()
+    ref = nn.LSTM(I, H, num_layers=2, bidirectional=True, proj_size=P, dtype=F64)
+    ref.load_state_dict(lstm.state_dict())
+    h0 = model.h0.detach().expand(-1, 3, -1).clone().requires_grad_()
+    c0 = model.c0.detach().expand(-1, 3, -1).clone().requires_grad_()
+    out_ref, (h_ref, c_ref) = ref(x, (h0, c0))
+    (out_ref.sum() + h_ref.sum() + c_ref.pow(2).sum()).backward()
+    assert_close("output", out, out_ref)
+    assert_close("dh0", model.h0.grad, h0.grad.sum(1, keepdim=True))
+    assert_close("dc0", model.c0.grad, c0.grad.sum(1, keepdim=True))
+
+
 def test_learnable_initial_state_passes_gradcheck():
     torch.manual_seed(6)
     model = LearnableInitLSTM(LSTM(2, 3, dtype=F64))

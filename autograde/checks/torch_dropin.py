@@ -51,7 +51,7 @@ def probe_class():
 
         def __init__(self, num_layers, hidden_size, bidirectional, batch_first, dtype):
             super().__init__()
-            self.num_layers, self.hidden_size = num_layers, hidden_size
+            self.num_layers, self.hidden_size, self.proj_size = num_layers, hidden_size, 0
             self.bidirectional, self.batch_first = bidirectional, batch_first
             self.weight_hh_l0 = nn.Parameter(torch.zeros(4 * hidden_size, hidden_size,
                                                          dtype=dtype))
@@ -141,13 +141,15 @@ def run_learnable(cls, inputs):
 
 def lstm_inputs(rng, dtype, config, B, T, I, H, with_hx=True):
     L, D = config.get("num_layers", 1), 2 if config.get("bidirectional") else 1
+    R = config.get("proj_size") or H  # the size of h (c always has H entries)
     x_shape = (B, T, I) if config.get("batch_first") else (T, B, I)
-    hx = [random_array(rng, (L * D, B, H), dtype) for _ in range(2)] if with_hx else [None] * 2
+    hx = ([random_array(rng, (L * D, B, R), dtype), random_array(rng, (L * D, B, H), dtype)]
+          if with_hx else [None] * 2)
     return dict(config=config, I=I, H=H,
                 weights=random_weights(rng, lstm_parameter_shapes(I, H, **config), dtype),
                 x=random_array(rng, x_shape, dtype), h0=hx[0], c0=hx[1],
-                d_output=random_array(rng, x_shape[:2] + (D * H,), dtype),
-                dh_n=random_array(rng, (L * D, B, H), dtype),
+                d_output=random_array(rng, x_shape[:2] + (D * R,), dtype),
+                dh_n=random_array(rng, (L * D, B, R), dtype),
                 dc_n=random_array(rng, (L * D, B, H), dtype))
 
 
@@ -184,9 +186,37 @@ def _stack_variant(a, mode):
             "c_n": torch.stack(c_n).numpy().astype(dtype)}
 
 
+def _unfed_projection(a):
+    """The forward outputs of a one-layer, one-direction LSTM with projection that projects
+    only what it returns while its recurrence reads the unprojected o * tanh(c) (a
+    mistake). To run at all, such an LSTM needs H columns in weight_hh: here its P
+    columns padded with zeros, and h0 padded likewise."""
+    torch = M.load_torch()
+    config, H = a["config"], a["H"]
+    x = torch.from_numpy(a["x"].astype(np.float64))
+    x = x.transpose(0, 1) if config.get("batch_first") else x
+    w = {n: torch.from_numpy(v.astype(np.float64)) for n, v in a["weights"].items()}
+    P, B = w["weight_hr_l0"].shape[0], x.shape[1]
+    w_hh = torch.cat([w["weight_hh_l0"], w["weight_hh_l0"].new_zeros(4 * H, H - P)], 1)
+    h = torch.zeros(B, H, dtype=torch.float64)
+    c = torch.zeros(B, H, dtype=torch.float64) if a["c0"] is None else \
+        torch.from_numpy(a["c0"][0].astype(np.float64))
+    if a["h0"] is not None:
+        h[:, :P] = torch.from_numpy(a["h0"][0].astype(np.float64))
+    with torch.no_grad():
+        out, (h, c) = M.lstm_layer(x, h, c, w["weight_ih_l0"], w_hh, w.get("bias_ih_l0"),
+                                   w.get("bias_hh_l0"))
+        out, h = out @ w["weight_hr_l0"].T, h @ w["weight_hr_l0"].T
+    out = out.transpose(0, 1) if config.get("batch_first") else out
+    dtype = a["x"].dtype
+    return {"output": out.numpy().astype(dtype), "h_n": h[None].numpy().astype(dtype),
+            "c_n": c[None].numpy().astype(dtype)}
+
+
 def _lstm_suspects(a, expected, dtype):
     config, H, w = a["config"], a["H"], a["weights"]
     L, D = config.get("num_layers", 1), 2 if config.get("bidirectional") else 1
+    R = config.get("proj_size") or H
 
     def forward(**changes):
         return forward_only(expected_outputs(run_lstm, M.LSTM, {**a, **changes}, dtype))
@@ -200,17 +230,21 @@ def _lstm_suspects(a, expected, dtype):
             weights={n: 0 * v if n.startswith("bias_hh") else v for n, v in w.items()})
     out["h_n and c_n are returned swapped: forward returns (output, (h_n, c_n))"] = {
         "output": expected["output"], "h_n": expected["c_n"], "c_n": expected["h_n"]}
-    if L > 1 and a["I"] == D * H:
+    if L > 1 and a["I"] == D * R:
         out["every layer uses layer 0's weights (the layer index is not used)"] = forward(
             weights={n: w[n[:n.index("_l") + 2] + "0" + n[n.index("_l") + 3:]] for n in w})
     if config.get("batch_first") and a["x"].shape[0] == a["x"].shape[1]:
         out["batch_first is ignored: the input is read as (T, B, I)"] = forward(
             config={**config, "batch_first": False})
-    if D == 2:
+    if config.get("proj_size") and L == 1 and D == 1:
+        out["the projection is applied to the output only: the next step must read the "
+            "projected h, h = (o * tanh(c)) @ weight_hr.T"] = _unfed_projection(a)
+    if D == 2 and not config.get("proj_size"):  # _stack_variant has no projection
         out["the backward direction reads the sequence forwards (reverse it in time)"] = \
             _stack_variant(a, "forwards")
         out["the backward direction's outputs are not flipped back: output[t] must belong "
             "to step t"] = _stack_variant(a, "unflipped")
+    if D == 2:
         # h_n[layer * D + direction], as nn.LSTM; the mistake is h_n[direction * L + layer].
         order = [d * L + k for k in range(L) for d in range(D)]
         out["h_n and c_n are ordered direction by direction; nn.LSTM orders them layer by "
@@ -222,14 +256,16 @@ def _lstm_suspects(a, expected, dtype):
 
 def _lstm_axes(config):
     seq = ("B", "T") if config.get("batch_first") else ("T", "B")
-    return {"output": seq + ("H",), "dx": seq + ("I",), "h_n": ("L*D", "B", "H"),
+    R = "P" if config.get("proj_size") else "H"  # the size of h
+    return {"output": seq + (R,), "dx": seq + ("I",), "h_n": ("L*D", "B", R),
             "c_n": ("L*D", "B", "H")}
 
 
 @exercise("LSTM", points=5, chapter=CHAPTER_12, run=run_lstm, reference=M.LSTM,
           solution="solutions.torch_lstm")
 def lstm_cases(rng):
-    # I > H everywhere except the second case, where I = H lets a layer-0 mix-up run.
+    # I > H everywhere except the second case, where I = H lets a layer-0 mix-up run, and
+    # the last, where I = proj_size does (layer k > 0 reads h, of proj_size entries).
     n, I, H = int(rng.integers(2, 5)), int(rng.integers(5, 7)), int(rng.integers(2, 5))
     cases = []
     for dtype, config, s, with_hx in (
@@ -240,7 +276,12 @@ def lstm_cases(rng):
              dict(B=3, T=4, I=I, H=2), False),
             (np.float64, dict(num_layers=2, dropout=0.5), dict(B=2, T=3, I=I, H=3), True),
             (np.float32, dict(num_layers=2, batch_first=True, bidirectional=True),
-             dict(B=2, T=3, I=3, H=2), True)):
+             dict(B=2, T=3, I=3, H=2), True),
+            (np.float64, dict(proj_size=2), dict(B=2, T=4, I=I, H=3), True),
+            (np.float64, dict(num_layers=2, bidirectional=True, batch_first=True, proj_size=1),
+             dict(B=3, T=3, I=I, H=3), False),
+            (np.float32, dict(num_layers=3, bias=False, proj_size=2), dict(B=2, T=3, I=2, H=4),
+             True)):
         a = lstm_inputs(rng, dtype, config, **s, with_hx=with_hx)
         expected = expected_outputs(run_lstm, M.LSTM, a, dtype)
         notes = ([f"{k}={v}" + (" (in eval mode)" if k == "dropout" else "")

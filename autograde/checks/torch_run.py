@@ -142,15 +142,19 @@ def load(model, weights, dtype):
 
 
 
-def lstm_parameter_shapes(I, H, num_layers=1, bias=True, bidirectional=False, **_):
-    """torch.nn.LSTM's parameters, in its order: name -> shape."""
-    shapes, D = {}, 2 if bidirectional else 1
+def lstm_parameter_shapes(I, H, num_layers=1, bias=True, bidirectional=False, proj_size=0,
+                          **_):
+    """torch.nn.LSTM's parameters, in its order: name -> shape. With proj_size = P > 0,
+    h has P entries (R below) and each layer and direction has weight_hr (P, H) last."""
+    shapes, D, R = {}, 2 if bidirectional else 1, proj_size or H
     for k in range(num_layers):
         for suffix in ("", "_reverse")[:D]:
-            shapes[f"weight_ih_l{k}{suffix}"] = (4 * H, I if k == 0 else D * H)
-            shapes[f"weight_hh_l{k}{suffix}"] = (4 * H, H)
+            shapes[f"weight_ih_l{k}{suffix}"] = (4 * H, I if k == 0 else D * R)
+            shapes[f"weight_hh_l{k}{suffix}"] = (4 * H, R)
             if bias:
                 shapes[f"bias_ih_l{k}{suffix}"] = shapes[f"bias_hh_l{k}{suffix}"] = (4 * H,)
+            if proj_size:
+                shapes[f"weight_hr_l{k}{suffix}"] = (proj_size, H)
     return shapes
 
 
@@ -187,9 +191,11 @@ GATE_MISTAKES = {
 
 
 def permute_fused(weights, H, order):
-    """Fused weights (4H rows; biases 4H) with their gate blocks read in `order`."""
+    """Fused weights (4H rows; biases 4H) with their gate blocks read in `order`; the
+    projections weight_hr (P rows, no gates) and absent weights (None) as they are."""
     rows = gate_rows(H, order)
-    return {n: None if w is None else w[rows] for n, w in weights.items()}
+    return {n: w[rows] if w is not None and w.shape[0] == 4 * H else w
+            for n, w in weights.items()}
 
 
 def random_weights(rng, shapes, dtype):

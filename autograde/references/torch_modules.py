@@ -86,7 +86,8 @@ def NaiveLSTM(input_size, hidden_size):
 
 
 def LearnableInitLSTM(lstm):
-    """`lstm` started from learned initial states: parameters h0 and c0 of shape
+    """`lstm` started from learned initial states: parameters h0 of shape
+    (num_layers * num_directions, 1, proj_size or H) and c0 of shape
     (num_layers * num_directions, 1, H), broadcast to the batch and passed as hx.
 
     (This exercise is glue around a framework LSTM, so its stand-in cannot help showing
@@ -138,9 +139,9 @@ def _classes():
             super().__init__()
             self.lstm = lstm
             like = next(lstm.parameters())
-            shape = (lstm.num_layers * (2 if lstm.bidirectional else 1), 1, lstm.hidden_size)
-            self.h0 = nn.Parameter(like.new_zeros(shape))
-            self.c0 = nn.Parameter(like.new_zeros(shape))
+            LD = lstm.num_layers * (2 if lstm.bidirectional else 1)
+            self.h0 = nn.Parameter(like.new_zeros(LD, 1, lstm.proj_size or lstm.hidden_size))
+            self.c0 = nn.Parameter(like.new_zeros(LD, 1, lstm.hidden_size))
 
         def forward(self, input):
             if isinstance(input, nn.utils.rnn.PackedSequence):
