@@ -1,0 +1,311 @@
+"""Checks for the bug clinic (chapter 51): ten LSTMs posted online, each with its bug fixed.
+
+Where a fix has the signature of an earlier exercise, it is checked exactly like that
+exercise, with its case builder (and so with its suspects):
+
+    clinic_rnn_step       like rnn_step       (Wx and Wh swapped)
+    clinic_h_and_c        like lstm_step      (h and c returned under each other's names)
+    clinic_h_from_c       like lstm_step      (h = o * tanh(g))
+    clinic_last_step      like lstm_forward   (a loop over range(T - 1))
+    clinic_initial_state  like lstm_forward   (the given initial state ignored)
+    ClinicNaiveLSTM       like NaiveLSTM      (seq_size = 1), plus a suspect for that bug
+
+The others are checked here:
+
+    clinic_rnn_init       the RNN's initial weights; the bias must not depend on the batch
+    clinic_lstm_init      PyTorch's initialisation, not uniform on [0, 1)
+    clinic_layer_cells    one TF1 LSTMCell per layer of a MultiRNNCell, not [cell] * n
+    clinic_test_weights   weights with which a wrong gate order shows (not constant ones)
+"""
+
+import itertools
+import re
+
+import numpy as np
+
+from autograde import reference as ref
+from autograde.checks.numpy_lstm import lstm_forward_cases, lstm_step_cases
+from autograde.checks.numpy_rnn import rnn_step_cases
+from autograde.checks.tf1_lstm import tf1_to_numpy
+from autograde.checks.torch_lstm import naive_lstm_cases, reference_NaiveLSTM, run_naive
+from autograde.registry import exercise
+from autograde.spec import ATOL, Case, SubmissionError, call_returning, random_array
+
+CHAPTER = "51_bug_clinic.ipynb"
+SOLUTION = "solutions.bug_clinic"
+
+
+# ---------------------------------------------------------------------------------------
+# Fixes checked like an earlier exercise
+
+
+@exercise("clinic_rnn_step", points=1, chapter=CHAPTER, run=call_returning("h_next"),
+          reference=ref.rnn_step, solution=SOLUTION)
+def clinic_rnn_step_cases(rng):
+    return rnn_step_cases(rng)
+
+
+@exercise("clinic_h_and_c", points=1, chapter=CHAPTER, run=call_returning("h_next", "c_next"),
+          reference=ref.lstm_step, solution=SOLUTION)
+def clinic_h_and_c_cases(rng):
+    return lstm_step_cases(rng)
+
+
+@exercise("clinic_h_from_c", points=1, chapter=CHAPTER, run=call_returning("h_next", "c_next"),
+          reference=ref.lstm_step, solution=SOLUTION)
+def clinic_h_from_c_cases(rng):
+    return lstm_step_cases(rng)
+
+
+@exercise("clinic_last_step", points=1, chapter=CHAPTER, run=call_returning("hs", "cs"),
+          reference=ref.lstm_forward, solution=SOLUTION)
+def clinic_last_step_cases(rng):
+    return lstm_forward_cases(rng)
+
+
+@exercise("clinic_initial_state", points=1, chapter=CHAPTER, run=call_returning("hs", "cs"),
+          reference=ref.lstm_forward, solution=SOLUTION)
+def clinic_initial_state_cases(rng):
+    return lstm_forward_cases(rng)
+
+
+FIRST_STEP_ONLY = ("only the first timestep is read: the loop runs over a fixed seq_size = 1, "
+                   "not over x.shape[1]")
+
+
+def _first_step_only(a):
+    """The forward outputs of a NaiveLSTM that reads x[:, :1] only (from torch.nn.LSTM)."""
+    short = {k: v.astype(np.float64) if isinstance(v, np.ndarray) else v for k, v in a.items()}
+    short["weights"] = {k: v.astype(np.float64) for k, v in a["weights"].items()}
+    short["x"], short["dhs"] = short["x"][:, :1], short["dhs"][:, :1]
+    out = run_naive(reference_NaiveLSTM, short)
+    return {k: out[k].astype(a["x"].dtype) for k in ("hs", "h_T", "c_T")}
+
+
+@exercise("ClinicNaiveLSTM", points=1, chapter=CHAPTER, run=run_naive,
+          reference=reference_NaiveLSTM, solution=SOLUTION)
+def clinic_naive_lstm_cases(rng):
+    cases = naive_lstm_cases(rng)
+    for case in cases:
+        if case.inputs["x"].shape[1] > 1:
+            case.suspects = {FIRST_STEP_ONLY: _first_step_only(case.inputs), **case.suspects}
+    return cases
+
+
+# ---------------------------------------------------------------------------------------
+# Initialisations: the expected weights are the same draws from a generator seeded alike.
+
+
+def _run_init(fn, inputs):
+    """fn(input_size, hidden_size, rng) -> {"Wx", "Wh", "b"}, rng seeded with inputs["seed"]."""
+    I, H = inputs["input_size"], inputs["hidden_size"]
+    out = fn(I, H, np.random.default_rng(inputs["seed"]))
+    if not isinstance(out, dict) or set(out) != {"Wx", "Wh", "b"}:
+        got = sorted(out) if isinstance(out, dict) else type(out).__name__
+        raise SubmissionError(f"must return a dict with keys ['Wx', 'Wh', 'b']; got {got}")
+    b = out["b"]
+    if isinstance(b, np.ndarray) and b.ndim == 2:
+        raise SubmissionError(
+            f"returns a bias of shape {b.shape}, one row per sequence of a batch of "
+            f"{b.shape[0]}: the model then runs at that batch size only (h + b fails to "
+            f"broadcast at any other, or turns a batch of 1 into {b.shape[0]} rows) and each "
+            f"row of a batch gets its own bias; b must have shape ({b.shape[1]},), shared by "
+            f"every row")
+    return {k: out[k] for k in ("Wx", "Wh", "b")}
+
+
+def reference_rnn_init(input_size, hidden_size, rng):
+    """The RNN's initial weights as clinic_rnn_init draws them: Wx, Wh ~ N(0, 0.1^2); b = 0."""
+    return {"Wx": rng.normal(0, 0.1, (input_size, hidden_size)),
+            "Wh": rng.normal(0, 0.1, (hidden_size, hidden_size)), "b": np.zeros(hidden_size)}
+
+
+def reference_lstm_init(input_size, hidden_size, rng):
+    """PyTorch's LSTM initialisation, drawn with `rng`: Wx, Wh, b ~ U(-1/sqrt(H), 1/sqrt(H))."""
+    k = 1 / np.sqrt(hidden_size)
+    return {"Wx": rng.uniform(-k, k, (input_size, 4 * hidden_size)),
+            "Wh": rng.uniform(-k, k, (hidden_size, 4 * hidden_size)),
+            "b": rng.uniform(-k, k, 4 * hidden_size)}
+
+
+def _init_cases(rng, reference, suspects=lambda I, H, seed: {}):
+    cases = []
+    for I, H in ((2, 3), (4, 4), (int(rng.integers(1, 6)), int(rng.integers(1, 6)))):
+        seed = int(rng.integers(2**31))
+        expected = reference(I, H, np.random.default_rng(seed))
+        cases.append(Case(f"input_size={I} hidden_size={H}",
+                          dict(input_size=I, hidden_size=H, seed=seed), expected,
+                          ATOL[np.dtype(np.float64)], suspects=suspects(I, H, seed)))
+    return cases
+
+
+@exercise("clinic_rnn_init", points=1, chapter=CHAPTER, run=_run_init,
+          reference=reference_rnn_init, solution=SOLUTION)
+def clinic_rnn_init_cases(rng):
+    return _init_cases(rng, reference_rnn_init)
+
+
+SATURATING = ("the weights are drawn from [0, 1): all positive, so every gate's input grows "
+              "with the sum of the inputs and the gates saturate open (i, f, o near 1); draw "
+              "them centred on 0, from [-1/sqrt(H), 1/sqrt(H))")
+
+
+def _saturating(I, H, seed):
+    rng = np.random.default_rng(seed)
+    return {SATURATING: {"Wx": rng.uniform(size=(I, 4 * H)), "Wh": rng.uniform(size=(H, 4 * H)),
+                         "b": rng.uniform(size=4 * H)}}
+
+
+@exercise("clinic_lstm_init", points=1, chapter=CHAPTER, run=_run_init,
+          reference=reference_lstm_init, solution=SOLUTION)
+def clinic_lstm_init_cases(rng):
+    return _init_cases(rng, reference_lstm_init, _saturating)
+
+
+# ---------------------------------------------------------------------------------------
+# clinic_layer_cells: the cells of a TF1 MultiRNNCell, run by dynamic_rnn
+
+
+def _tf():
+    from autograde.tfcompat import import_tf
+
+    return import_tf()
+
+
+SHARED_CELL = ("returns the same cell object for several layers ([cell] * n): MultiRNNCell "
+               "then creates one kernel and one bias and every layer uses them; make a new "
+               "cell for each layer, [LSTMCell(num_units) for _ in range(num_layers)]")
+
+
+def run_layer_cells(fn, inputs):
+    """dynamic_rnn over MultiRNNCell(fn(num_units, num_layers)) with the case's variables.
+
+    Layer k's variables (whatever their scope) take the values of "rnn/cell_{k}/kernel"
+    and ".../bias". Returns outputs (B, T, H) and c_T[k], h_T[k] for each layer k.
+    """
+    tf = _tf()
+    v1 = tf.compat.v1
+    x, H, L = inputs["inputs"], inputs["num_units"], inputs["num_layers"]
+    with tf.Graph().as_default():
+        cells = fn(H, L)
+        if not isinstance(cells, (list, tuple)) or len(cells) != L:
+            raise SubmissionError(f"must return a list of {L} cells (one per layer); got "
+                                  f"{type(cells).__name__}")
+        if len({id(cell) for cell in cells}) < L:
+            raise SubmissionError(SHARED_CELL)
+        ph = v1.placeholder(x.dtype, [None, None, x.shape[2]])
+        outputs, states = v1.nn.dynamic_rnn(v1.nn.rnn_cell.MultiRNNCell(cells), ph,
+                                            dtype=x.dtype, scope="rnn")
+        variables = {v.op.name: v for v in v1.global_variables()}
+        found = {}
+        for name, v in variables.items():
+            m = re.search(r"cell_(\d+)/.*?(kernel|bias)$", name)
+            if m is None or f"rnn/cell_{m[1]}/{m[2]}" not in inputs["variables"]:
+                raise SubmissionError(f"builds a variable {name} that no layer of an LSTM "
+                                      f"stack has")
+            found[f"rnn/cell_{m[1]}/{m[2]}"] = v
+        if set(found) != set(inputs["variables"]):
+            raise SubmissionError(f"builds {len(found) // 2} weight sets ({', '.join(variables)})"
+                                  f" for {L} layers; each layer needs its own kernel and bias")
+        fetches = {"outputs": outputs}
+        for k, state in enumerate(states):
+            fetches[f"c_T[{k}]"], fetches[f"h_T[{k}]"] = state.c, state.h
+        with v1.Session() as sess:
+            for name, v in found.items():
+                sess.run(v.initializer, {v.initial_value: inputs["variables"][name]})
+            return sess.run(fetches, {ph: x})
+
+
+def reference_layer_cells(num_units, num_layers):
+    """TF's own LSTMCell, a new one per layer."""
+    rnn_cell = _tf().compat.v1.nn.rnn_cell
+    return [rnn_cell.LSTMCell(num_units) for _ in range(num_layers)]
+
+
+@exercise("clinic_layer_cells", points=1, chapter=CHAPTER, run=run_layer_cells,
+          reference=reference_layer_cells, solution=SOLUTION, from_scratch=False)
+def clinic_layer_cells_cases(rng):
+    """The expected values: the book's stacked LSTM (torch.nn.LSTMCell in autograde.reference)
+    with TF's kernels ported by tf1_to_numpy (checked against TF's own cell in chapter 22)."""
+    cases = []
+    for dtype, (B, T, I, H, L) in ((np.float64, (2, 3, 3, 3, 2)), (np.float32, (3, 4, 2, 3, 3))):
+        x = random_array(rng, (B, T, I), dtype)
+        variables, layers = {}, []
+        for k in range(L):
+            kernel = random_array(rng, ((I if k == 0 else H) + H, 4 * H), dtype, 0.8)
+            bias = random_array(rng, (4 * H,), dtype, 0.5)
+            variables[f"rnn/cell_{k}/kernel"], variables[f"rnn/cell_{k}/bias"] = kernel, bias
+            layers.append(tf1_to_numpy(kernel, bias, forget_bias=1.0))
+        hs, finals = ref.stacked_lstm_forward(x, layers)
+        expected = {"outputs": hs}
+        for k, (h, c) in enumerate(finals):
+            expected[f"c_T[{k}]"], expected[f"h_T[{k}]"] = c, h
+        cases.append(Case(f"{np.dtype(dtype).name}, B={B} T={T} I={I} num_units={H} "
+                          f"num_layers={L}", dict(inputs=x, num_units=H, num_layers=L,
+                                                  variables=variables),
+                          expected, ATOL[np.dtype(dtype)], axes={"outputs": ("B", "T", "H")}))
+    return cases
+
+
+# ---------------------------------------------------------------------------------------
+# clinic_test_weights: weights with which every wrong gate order changes the outputs
+
+GATES = "ifgo"
+WRONG_ORDERS = [order for order in itertools.permutations(GATES) if order != tuple(GATES)]
+TOLD_APART = "wrong gate orders that change h_next or c_next by more than 1e-6"
+
+
+def _reorder(W, order):
+    """W's column blocks (i, f, g, o) rearranged: a correct LSTM given these reads `order`."""
+    blocks = np.split(W, 4, axis=-1)
+    return np.concatenate([blocks[GATES.index(gate)] for gate in order], axis=-1)
+
+
+def run_test_weights(fn, inputs):
+    """fn(input_size, hidden_size) -> (Wx, Wh, b); one LSTM step per gate order with them."""
+    I, H = inputs["input_size"], inputs["hidden_size"]
+    out = fn(I, H)
+    want = {"Wx": (I, 4 * H), "Wh": (H, 4 * H), "b": (4 * H,)}
+    if not isinstance(out, tuple) or len(out) != 3 or any(
+            not isinstance(w, np.ndarray) or w.shape != s for w, s in zip(out, want.values())):
+        raise SubmissionError(f"must return a tuple (Wx, Wh, b) of arrays with shapes "
+                              f"{', '.join(f'{k} {s}' for k, s in want.items())}")
+    Wx, Wh, b = (np.asarray(w, np.float64) for w in out)
+    x, h, c = inputs["x"], inputs["h"], inputs["c"]
+    right = np.concatenate(ref.lstm_step(x, h, c, Wx, Wh, b), axis=1)
+    same = []
+    for order in WRONG_ORDERS:
+        wrong = np.concatenate(ref.lstm_step(x, h, c, *(_reorder(w, order) for w in (Wx, Wh, b))),
+                               axis=1)
+        if np.abs(wrong - right).max() <= 1e-6:
+            same.append(", ".join(order))
+    if same:
+        raise SubmissionError(
+            f"returns weights with which {len(same)} of the {len(WRONG_ORDERS)} wrong gate "
+            f"orders (e.g. {same[0]}) give the same h_next and c_next as the right order "
+            f"i, f, g, o, so a comparison with them cannot catch that bug: give every gate "
+            f"block different weights (random ones; constant weights make all four equal)")
+    return {TOLD_APART: np.array(float(len(WRONG_ORDERS)))}
+
+
+def reference_test_weights(input_size, hidden_size):
+    """Random weights (Wx, Wh, b), uniform on [-1, 1), from a generator seeded with 0."""
+    rng = np.random.default_rng(0)
+    H4 = 4 * hidden_size
+    return (rng.uniform(-1, 1, (input_size, H4)), rng.uniform(-1, 1, (hidden_size, H4)),
+            rng.uniform(-1, 1, H4))
+
+
+@exercise("clinic_test_weights", points=1, chapter=CHAPTER, run=run_test_weights,
+          reference=reference_test_weights, solution=SOLUTION)
+def clinic_test_weights_cases(rng):
+    cases = []
+    for I, H in ((2, 3), (3, 1), (int(rng.integers(1, 5)), int(rng.integers(1, 5)))):
+        B = int(rng.integers(1, 4))
+        inputs = dict(input_size=I, hidden_size=H, x=random_array(rng, (B, I), np.float64),
+                      h=random_array(rng, (B, H), np.float64),
+                      c=random_array(rng, (B, H), np.float64))
+        cases.append(Case(f"input_size={I} hidden_size={H}, B={B}", inputs,
+                          {TOLD_APART: np.array(float(len(WRONG_ORDERS)))},
+                          ATOL[np.dtype(np.float64)]))
+    return cases
