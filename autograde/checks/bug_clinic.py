@@ -128,14 +128,15 @@ def reference_lstm_init(input_size, hidden_size, rng):
             "b": rng.uniform(-k, k, 4 * hidden_size)}
 
 
-def _init_cases(rng, reference, suspects=lambda I, H, seed: {}):
+def _init_cases(rng, reference, suspects=lambda I, H, seed: {}, axes=None):
     cases = []
     for I, H in ((2, 3), (4, 4), (int(rng.integers(1, 6)), int(rng.integers(1, 6)))):
         seed = int(rng.integers(2**31))
         expected = reference(I, H, np.random.default_rng(seed))
         cases.append(Case(f"input_size={I} hidden_size={H}",
                           dict(input_size=I, hidden_size=H, seed=seed), expected,
-                          ATOL[np.dtype(np.float64)], suspects=suspects(I, H, seed)))
+                          ATOL[np.dtype(np.float64)], axes=axes or {},
+                          suspects=suspects(I, H, seed)))
     return cases
 
 
@@ -159,7 +160,8 @@ def _saturating(I, H, seed):
 @exercise("clinic_lstm_init", points=1, chapter=CHAPTER, run=_run_init,
           reference=reference_lstm_init, solution=SOLUTION)
 def clinic_lstm_init_cases(rng):
-    return _init_cases(rng, reference_lstm_init, _saturating)
+    return _init_cases(rng, reference_lstm_init, _saturating,
+                       axes={"Wx": ("I", "4H"), "Wh": ("H", "4H"), "b": ("4H",)})
 
 
 # ---------------------------------------------------------------------------------------
