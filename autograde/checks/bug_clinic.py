@@ -3,19 +3,22 @@
 Where a fix has the signature of an earlier exercise, it is checked exactly like that
 exercise, with its case builder (and so with its suspects):
 
-    clinic_rnn_step       like rnn_step       (Wx and Wh swapped)
-    clinic_h_and_c        like lstm_step      (h and c returned under each other's names)
-    clinic_h_from_c       like lstm_step      (h = o * tanh(g))
-    clinic_last_step      like lstm_forward   (a loop over range(T - 1))
-    clinic_initial_state  like lstm_forward   (the given initial state ignored)
-    ClinicNaiveLSTM       like NaiveLSTM      (seq_size = 1), plus a suspect for that bug
+    clinic_rnn_step       like rnn_step       (bug 1: Wx and Wh swapped)
+    clinic_h_and_c        like lstm_step      (bug 4: h and c under each other's names)
+    clinic_last_step      like lstm_forward   (bug 5: a loop over range(T - 1))
+    clinic_h_from_c       like lstm_step      (bug 6: h = o * tanh(g))
+    ClinicNaiveLSTM       like NaiveLSTM      (bug 7: seq_size = 1), plus a suspect for it
+    clinic_initial_state  like lstm_forward   (bug 10: the given initial state ignored)
 
 The others are checked here:
 
-    clinic_rnn_init       the RNN's initial weights; the bias must not depend on the batch
-    clinic_lstm_init      PyTorch's initialisation, not uniform on [0, 1)
-    clinic_layer_cells    one TF1 LSTMCell per layer of a MultiRNNCell, not [cell] * n
-    clinic_test_weights   weights with which a wrong gate order shows (not constant ones)
+    clinic_rnn_init       (bug 2) the RNN's initial weights; the bias must not depend on
+                          the batch size
+    clinic_lstm_init      (bug 3) PyTorch's initialisation, not uniform on [0, 1)
+    clinic_layer_cells    (bug 8) one TF1 LSTMCell per layer of a MultiRNNCell, not [cell] * n
+    clinic_test_weights   (bug 9) weights with which a wrong gate order shows (not constant)
+
+The exercises are registered in the chapter's order.
 """
 
 import itertools
@@ -36,7 +39,7 @@ SOLUTION = "solutions.bug_clinic"
 
 
 # ---------------------------------------------------------------------------------------
-# Fixes checked like an earlier exercise
+# Bug 1, checked like rnn_step
 
 
 @exercise("clinic_rnn_step", points=1, chapter=CHAPTER, run=call_returning("h_next"),
@@ -45,55 +48,9 @@ def clinic_rnn_step_cases(rng):
     return rnn_step_cases(rng)
 
 
-@exercise("clinic_h_and_c", points=1, chapter=CHAPTER, run=call_returning("h_next", "c_next"),
-          reference=ref.lstm_step, solution=SOLUTION)
-def clinic_h_and_c_cases(rng):
-    return lstm_step_cases(rng)
-
-
-@exercise("clinic_h_from_c", points=1, chapter=CHAPTER, run=call_returning("h_next", "c_next"),
-          reference=ref.lstm_step, solution=SOLUTION)
-def clinic_h_from_c_cases(rng):
-    return lstm_step_cases(rng)
-
-
-@exercise("clinic_last_step", points=1, chapter=CHAPTER, run=call_returning("hs", "cs"),
-          reference=ref.lstm_forward, solution=SOLUTION)
-def clinic_last_step_cases(rng):
-    return lstm_forward_cases(rng)
-
-
-@exercise("clinic_initial_state", points=1, chapter=CHAPTER, run=call_returning("hs", "cs"),
-          reference=ref.lstm_forward, solution=SOLUTION)
-def clinic_initial_state_cases(rng):
-    return lstm_forward_cases(rng)
-
-
-FIRST_STEP_ONLY = ("only the first timestep is read: the loop runs over a fixed seq_size = 1, "
-                   "not over x.shape[1]")
-
-
-def _first_step_only(a):
-    """The forward outputs of a NaiveLSTM that reads x[:, :1] only (from torch.nn.LSTM)."""
-    short = {k: v.astype(np.float64) if isinstance(v, np.ndarray) else v for k, v in a.items()}
-    short["weights"] = {k: v.astype(np.float64) for k, v in a["weights"].items()}
-    short["x"], short["dhs"] = short["x"][:, :1], short["dhs"][:, :1]
-    out = run_naive(reference_NaiveLSTM, short)
-    return {k: out[k].astype(a["x"].dtype) for k in ("hs", "h_T", "c_T")}
-
-
-@exercise("ClinicNaiveLSTM", points=1, chapter=CHAPTER, run=run_naive,
-          reference=reference_NaiveLSTM, solution=SOLUTION)
-def clinic_naive_lstm_cases(rng):
-    cases = naive_lstm_cases(rng)
-    for case in cases:
-        if case.inputs["x"].shape[1] > 1:
-            case.suspects = {FIRST_STEP_ONLY: _first_step_only(case.inputs), **case.suspects}
-    return cases
-
-
 # ---------------------------------------------------------------------------------------
-# Initialisations: the expected weights are the same draws from a generator seeded alike.
+# Bugs 2 and 3, initialisations: the expected weights are the same draws from a generator
+# seeded alike.
 
 
 def _run_init(fn, inputs):
@@ -165,7 +122,52 @@ def clinic_lstm_init_cases(rng):
 
 
 # ---------------------------------------------------------------------------------------
-# clinic_layer_cells: the cells of a TF1 MultiRNNCell, run by dynamic_rnn
+# Bugs 4 to 7, checked like lstm_step, lstm_forward and NaiveLSTM
+
+
+@exercise("clinic_h_and_c", points=1, chapter=CHAPTER, run=call_returning("h_next", "c_next"),
+          reference=ref.lstm_step, solution=SOLUTION)
+def clinic_h_and_c_cases(rng):
+    return lstm_step_cases(rng)
+
+
+@exercise("clinic_last_step", points=1, chapter=CHAPTER, run=call_returning("hs", "cs"),
+          reference=ref.lstm_forward, solution=SOLUTION)
+def clinic_last_step_cases(rng):
+    return lstm_forward_cases(rng)
+
+
+@exercise("clinic_h_from_c", points=1, chapter=CHAPTER, run=call_returning("h_next", "c_next"),
+          reference=ref.lstm_step, solution=SOLUTION)
+def clinic_h_from_c_cases(rng):
+    return lstm_step_cases(rng)
+
+
+FIRST_STEP_ONLY = ("only the first timestep is read: the loop runs over a fixed seq_size = 1, "
+                   "not over x.shape[1]")
+
+
+def _first_step_only(a):
+    """The forward outputs of a NaiveLSTM that reads x[:, :1] only (from torch.nn.LSTM)."""
+    short = {k: v.astype(np.float64) if isinstance(v, np.ndarray) else v for k, v in a.items()}
+    short["weights"] = {k: v.astype(np.float64) for k, v in a["weights"].items()}
+    short["x"], short["dhs"] = short["x"][:, :1], short["dhs"][:, :1]
+    out = run_naive(reference_NaiveLSTM, short)
+    return {k: out[k].astype(a["x"].dtype) for k in ("hs", "h_T", "c_T")}
+
+
+@exercise("ClinicNaiveLSTM", points=1, chapter=CHAPTER, run=run_naive,
+          reference=reference_NaiveLSTM, solution=SOLUTION)
+def clinic_naive_lstm_cases(rng):
+    cases = naive_lstm_cases(rng)
+    for case in cases:
+        if case.inputs["x"].shape[1] > 1:
+            case.suspects = {FIRST_STEP_ONLY: _first_step_only(case.inputs), **case.suspects}
+    return cases
+
+
+# ---------------------------------------------------------------------------------------
+# Bug 8, clinic_layer_cells: the cells of a TF1 MultiRNNCell, run by dynamic_rnn
 
 
 def _tf():
@@ -250,7 +252,7 @@ def clinic_layer_cells_cases(rng):
 
 
 # ---------------------------------------------------------------------------------------
-# clinic_test_weights: weights with which every wrong gate order changes the outputs
+# Bug 9, clinic_test_weights: weights with which every wrong gate order changes the outputs
 
 GATES = "ifgo"
 WRONG_ORDERS = [order for order in itertools.permutations(GATES) if order != tuple(GATES)]
@@ -311,3 +313,13 @@ def clinic_test_weights_cases(rng):
                           {TOLD_APART: np.array(float(len(WRONG_ORDERS)))},
                           ATOL[np.dtype(np.float64)]))
     return cases
+
+
+# ---------------------------------------------------------------------------------------
+# Bug 10, checked like lstm_forward
+
+
+@exercise("clinic_initial_state", points=1, chapter=CHAPTER, run=call_returning("hs", "cs"),
+          reference=ref.lstm_forward, solution=SOLUTION)
+def clinic_initial_state_cases(rng):
+    return lstm_forward_cases(rng)

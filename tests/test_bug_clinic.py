@@ -1,0 +1,143 @@
+"""The bug clinic (book/51_bug_clinic.ipynb): each posted LSTM fails its check, for its bug.
+
+The broken code is taken from the chapter itself (the cells tagged `bug-demo`, which
+define the code as posted and call `check()` on it), so that what the book shows is what
+is tested. Each must fail its check; where `check()` names the bug, the feedback must
+name it (`NAMED`). The fixed versions in `solutions/bug_clinic.py` must pass, and each
+exercise cell must hold the posted code, behind the `raise NotImplementedError` that the
+learner deletes.
+"""
+
+import ast
+from pathlib import Path
+
+import nbformat
+import numpy as np
+import pytest
+
+from autograde import registry
+from autograde.check import run_checks
+from autograde.course import is_exercise_cell, solution_source
+from autograde.notebook import runnable
+
+CHAPTER = Path(__file__).resolve().parent.parent / "book" / "51_bug_clinic.ipynb"
+CELLS = [c for c in nbformat.read(CHAPTER, as_version=4).cells if c.cell_type == "code"]
+IDS = ["clinic_rnn_step", "clinic_rnn_init", "clinic_lstm_init", "clinic_h_and_c",
+       "clinic_last_step", "clinic_h_from_c", "ClinicNaiveLSTM", "clinic_layer_cells",
+       "clinic_test_weights", "clinic_initial_state"]
+
+# What the feedback on each posted version says; None where check() does not yet name
+# the bug in words (it still fails, and says which output is wrong where).
+NAMED = {
+    "clinic_rnn_step": None,
+    "clinic_rnn_init": "returns a bias of shape (32, ",
+    "clinic_lstm_init": "the weights are drawn from [0, 1)",
+    "clinic_h_and_c": None,
+    "clinic_last_step": "the loop skips the last timestep",
+    "clinic_h_from_c": "h = o * tanh(g)",
+    "ClinicNaiveLSTM": "only the first timestep is read",
+    "clinic_layer_cells": "returns the same cell object for several layers",
+    "clinic_test_weights": "23 of the 23 wrong gate orders",
+    "clinic_initial_state": "the initial state (h0, c0) is ignored",
+}
+
+
+def is_definitions_only(source):
+    """True for a cell of imports, functions and classes only (a helper the demos need).
+
+    `runnable` turns IPython magics into `pass`.
+    """
+    body = ast.parse(runnable(source)).body
+    return all(isinstance(s, (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.ClassDef, ast.Pass))
+               for s in body)
+
+
+@pytest.fixture(scope="module")
+def posted():
+    """id -> the posted (broken) object each `bug-demo` cell passes to check()."""
+    checked = {}
+    ns = {"check": lambda obj: checked.setdefault(obj.__name__, obj)}
+    for cell in CELLS:
+        demo = "bug-demo" in cell.metadata.get("tags", [])
+        if demo or (not is_exercise_cell(cell) and is_definitions_only(cell.source)):
+            exec(compile(runnable(cell.source), str(CHAPTER), "exec"), ns)  # noqa: S102
+            ns["check"] = lambda obj: checked.setdefault(obj.__name__, obj)
+    return checked
+
+
+def test_every_bug_has_a_demo_and_an_exercise_with_one_point(posted):
+    exercises = registry.exercises()
+    clinic = [id for id, e in exercises.items() if e.chapter == CHAPTER.name]
+    assert clinic == IDS
+    assert set(posted) == set(IDS)
+    assert all(exercises[id].points == 1 for id in IDS)
+    assert list(NAMED) == IDS
+
+
+@pytest.mark.parametrize("id", IDS)
+def test_the_posted_code_fails_its_check_and_the_feedback_names_the_bug(id, posted):
+    report = run_checks(posted[id], registry.get(id), np.random.default_rng(1))
+    summary = report.summary()
+    assert not report.stub and not report.passed and report.score < 1, summary
+    assert summary.startswith(f"{id}: ") and "checks passed" in summary, summary
+    if NAMED[id]:
+        assert NAMED[id] in summary, summary
+
+
+@pytest.mark.parametrize("id", IDS)
+def test_the_fixed_code_passes(id):
+    import solutions.bug_clinic
+
+    report = run_checks(getattr(solutions.bug_clinic, id), registry.get(id),
+                        np.random.default_rng(2))
+    assert report.passed and report.score == 1, report.summary()
+
+
+def without_stub_and_docstrings(node):
+    """The definition's AST as text, without docstrings and `raise NotImplementedError`."""
+    node = ast.parse(ast.unparse(node)).body[0]  # a copy
+    for n in ast.walk(node):
+        if isinstance(n, (ast.FunctionDef, ast.ClassDef)):
+            n.body = [s for s in n.body
+                      if not (isinstance(s, ast.Expr) and isinstance(s.value, ast.Constant)
+                              and isinstance(s.value.value, str))
+                      and not (isinstance(s, ast.Raise) and "NotImplementedError" in
+                               ast.unparse(s))] or [ast.Pass()]
+    return ast.dump(node)
+
+
+def definition(cell, name):
+    return next(s for s in ast.parse(runnable(cell.source)).body
+                if isinstance(s, (ast.FunctionDef, ast.ClassDef)) and s.name == name)
+
+
+@pytest.mark.parametrize("id", IDS)
+def test_the_exercise_cell_holds_the_posted_code_behind_the_stub(id):
+    demos = [c for c in CELLS if "bug-demo" in c.metadata.get("tags", [])
+             and f"check({id})" in c.source]
+    exercises = [c for c in CELLS if is_exercise_cell(c) and f"def {id}(" in c.source
+                 or is_exercise_cell(c) and f"class {id}(" in c.source]
+    assert len(demos) == 1 and len(exercises) == 1
+    assert without_stub_and_docstrings(definition(demos[0], id)) == \
+        without_stub_and_docstrings(definition(exercises[0], id))
+
+
+@pytest.mark.parametrize("id", IDS)
+def test_the_answer_key_cell_defines_the_fix_without_importing_solutions(id):
+    source, _ = solution_source(id, "solutions.bug_clinic")
+    tree = ast.parse(source)
+    assert id in {s.name for s in tree.body if isinstance(s, (ast.FunctionDef, ast.ClassDef))}
+    imported = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)} | \
+        {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
+    assert not any(m.split(".")[0] == "solutions" for m in imported), source
+
+
+def test_the_checks_never_import_solutions():
+    source = (Path(registry.__file__).parent / "checks" / "bug_clinic.py").read_text()
+    tree = ast.parse(source)
+    imported = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)} | \
+        {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
+    assert not any(m.split(".")[0] == "solutions" for m in imported)
+    assert not any(name.startswith("_") for n in ast.walk(tree)
+                   if isinstance(n, ast.ImportFrom) and n.module.startswith("autograde.checks")
+                   for name in (a.name for a in n.names)), "a private name of another check"
