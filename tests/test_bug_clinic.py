@@ -69,7 +69,7 @@ def test_every_bug_has_a_demo_and_an_exercise_with_one_point(posted):
     exercises = registry.exercises()
     clinic = [id for id, e in exercises.items() if e.chapter == CHAPTER.name]
     assert clinic == IDS
-    assert set(posted) == set(IDS)
+    assert set(posted) == set(IDS) | {"lstm_step"}
     assert all(exercises[id].points == 1 for id in IDS)
     assert list(NAMED) == IDS
 
@@ -82,6 +82,12 @@ def test_the_posted_code_fails_its_check_and_the_feedback_names_the_bug(id, post
     assert summary.startswith(f"{id}: ") and "checks passed" in summary, summary
     if NAMED[id]:
         assert NAMED[id] in summary, summary
+
+
+def test_the_constant_weights_demo_step_fails_the_random_weights_check(posted):
+    """Bug 9's posted step (gates read as i, f, o, g) is checked as chapter 3's lstm_step."""
+    report = run_checks(posted["lstm_step"], registry.get("lstm_step"), np.random.default_rng(3))
+    assert not report.passed and "gates in the wrong order" in report.summary(), report.summary()
 
 
 @pytest.mark.parametrize("id", IDS)
