@@ -31,7 +31,7 @@ IDS = ["clinic_rnn_step", "clinic_rnn_init", "clinic_lstm_init", "clinic_h_and_c
 NAMED = {
     "clinic_rnn_step": None,
     "clinic_rnn_init": "returns a bias of shape (32, ",
-    "clinic_lstm_init": "the weights are drawn from [0, 1)",
+    "clinic_lstm_init": "draws only non-negative weights (uniform on [0, 1)",
     "clinic_h_and_c": None,
     "clinic_last_step": "the loop skips the last timestep",
     "clinic_h_from_c": "h = o * tanh(g)",
@@ -97,6 +97,45 @@ def test_the_fixed_code_passes(id):
     report = run_checks(getattr(solutions.bug_clinic, id), registry.get(id),
                         np.random.default_rng(2))
     assert report.passed and report.score == 1, report.summary()
+
+
+@pytest.mark.parametrize("id", IDS)
+def test_the_stand_in_that_use_working_hands_out_passes(id):
+    exercise = registry.get(id)
+    assert exercise.reference is not None
+    report = run_checks(exercise.reference, exercise, np.random.default_rng(4))
+    assert report.passed, report.summary()
+
+
+@pytest.mark.parametrize("shape", [(3, 4), (1, 4)])
+def test_a_bias_with_a_batch_axis_fails(shape):
+    """(32, H) is named as the bug; (1, H) broadcasts, but is not the (H,) asked for."""
+
+    def clinic_rnn_init(input_size, hidden_size, rng):
+        return {"Wx": rng.normal(0, 0.1, (input_size, hidden_size)),
+                "Wh": rng.normal(0, 0.1, (hidden_size, hidden_size)),
+                "b": np.zeros((shape[0], hidden_size))}
+
+    report = run_checks(clinic_rnn_init, registry.get("clinic_rnn_init"), np.random.default_rng(5))
+    assert not report.passed
+    named = "one row per sequence of a batch of 3" in report.summary()
+    assert named == (shape[0] > 1), report.summary()
+
+
+@pytest.mark.parametrize("mistake, feedback", [
+    (lambda rng, shape: np.full(shape, 0.1), "sets every weight to 0.1"),
+    (lambda rng, shape: rng.normal(0, 1, shape), "outside PyTorch's range"),
+    (lambda rng, shape: rng.uniform(0, 0.01, shape), "non-negative"),
+])
+def test_an_lstm_initialisation_out_of_range_fails(mistake, feedback):
+    def clinic_lstm_init(input_size, hidden_size, rng):
+        H4 = 4 * hidden_size
+        return {"Wx": mistake(rng, (input_size, H4)), "Wh": mistake(rng, (hidden_size, H4)),
+                "b": mistake(rng, (H4,))}
+
+    report = run_checks(clinic_lstm_init, registry.get("clinic_lstm_init"),
+                        np.random.default_rng(6))
+    assert not report.passed and feedback in report.summary(), report.summary()
 
 
 def without_stub_and_docstrings(node):

@@ -14,7 +14,7 @@ The others are checked here:
 
     clinic_rnn_init       (bug 2) the RNN's initial weights; the bias must not depend on
                           the batch size
-    clinic_lstm_init      (bug 3) PyTorch's initialisation, not uniform on [0, 1)
+    clinic_lstm_init      (bug 3) weights in PyTorch's range, not uniform on [0, 1)
     clinic_layer_cells    (bug 8) one TF1 LSTMCell per layer of a MultiRNNCell, not [cell] * n
     clinic_test_weights   (bug 9) weights with which a wrong gate order shows (not constant)
 
@@ -49,76 +49,122 @@ def clinic_rnn_step_cases(rng):
 
 
 # ---------------------------------------------------------------------------------------
-# Bugs 2 and 3, initialisations: the expected weights are the same draws from a generator
-# seeded alike.
+# Bugs 2 and 3, initialisations. Their values are random, so `run` checks what they must
+# satisfy (shapes; for the LSTM, PyTorch's range) and returns one flag that says so. The
+# stand-ins are PyTorch's own initial weights, in the book's layout.
 
 
-def _run_init(fn, inputs):
-    """fn(input_size, hidden_size, rng) -> {"Wx", "Wh", "b"}, rng seeded with inputs["seed"]."""
-    I, H = inputs["input_size"], inputs["hidden_size"]
-    out = fn(I, H, np.random.default_rng(inputs["seed"]))
-    if not isinstance(out, dict) or set(out) != {"Wx", "Wh", "b"}:
+def _torch():
+    import torch
+
+    return torch
+
+
+def _initial_weights(module, input_size, hidden_size, rng):
+    """torch.nn.RNN's or nn.LSTMCell's initial weights, drawn with a seed from `rng`, as
+    {"Wx" (I, nH), "Wh" (H, nH), "b" (nH,)}. b is bias_ih alone: PyTorch draws each of its
+    two biases from the range, and only the book has one."""
+    torch = _torch()
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(int(rng.integers(2**31)))
+        params = dict(module(input_size, hidden_size, dtype=torch.float64).named_parameters())
+    weight = {k.removesuffix("_l0"): p.detach().numpy().copy() for k, p in params.items()}
+    return {"Wx": weight["weight_ih"].T.copy(), "Wh": weight["weight_hh"].T.copy(),
+            "b": weight["bias_ih"]}
+
+
+def reference_rnn_init(input_size, hidden_size, rng):
+    """torch.nn.RNN's initial weights: {"Wx" (I, H), "Wh" (H, H), "b" (H,)}."""
+    return _initial_weights(_torch().nn.RNN, input_size, hidden_size, rng)
+
+
+def reference_lstm_init(input_size, hidden_size, rng):
+    """torch.nn.LSTMCell's initial weights: {"Wx" (I, 4H), "Wh" (H, 4H), "b" (4H,)}."""
+    return _initial_weights(_torch().nn.LSTMCell, input_size, hidden_size, rng)
+
+
+def _learners_weights(fn, inputs, shapes):
+    """fn(input_size, hidden_size, rng) as {"Wx", "Wh", "b"} of the given shapes, or a
+    SubmissionError that says what is wrong (a bias with a batch axis by name)."""
+    out = fn(inputs["input_size"], inputs["hidden_size"], np.random.default_rng(inputs["seed"]))
+    if not isinstance(out, dict) or set(out) != set(shapes):
         got = sorted(out) if isinstance(out, dict) else type(out).__name__
-        raise SubmissionError(f"must return a dict with keys ['Wx', 'Wh', 'b']; got {got}")
+        raise SubmissionError(f"must return a dict with keys {sorted(shapes)}; got {got}")
     b = out["b"]
     if isinstance(b, np.ndarray) and b.ndim == 2 and b.shape[0] > 1:
         raise SubmissionError(
             f"returns a bias of shape {b.shape}, one row per sequence of a batch of "
             f"{b.shape[0]}: the model then runs at that batch size only (h + b fails to "
             f"broadcast at any other, or turns a batch of 1 into {b.shape[0]} rows) and each "
-            f"row of a batch gets its own bias; b must have shape ({b.shape[1]},), shared by "
+            f"row of a batch gets its own bias; b must have shape {shapes['b']}, shared by "
             f"every row")
-    return {k: out[k] for k in ("Wx", "Wh", "b")}
+    for name, shape in shapes.items():
+        w = out[name]
+        if type(w) is not np.ndarray or w.shape != shape \
+                or not np.issubdtype(w.dtype, np.floating) or not np.isfinite(w).all():
+            got = f"shape {w.shape}, dtype {w.dtype}" if type(w) is np.ndarray \
+                else type(w).__name__
+            raise SubmissionError(f"must return {name} as a finite float array of shape "
+                                  f"{shape}; got {got}")
+    return out
 
 
-def reference_rnn_init(input_size, hidden_size, rng):
-    """The RNN's initial weights as clinic_rnn_init draws them: Wx, Wh ~ N(0, 0.1^2); b = 0."""
-    return {"Wx": rng.normal(0, 0.1, (input_size, hidden_size)),
-            "Wh": rng.normal(0, 0.1, (hidden_size, hidden_size)), "b": np.zeros(hidden_size)}
+INIT_OK = "the weights have the shapes and range an initialisation needs (1 = yes)"
 
 
-def reference_lstm_init(input_size, hidden_size, rng):
-    """PyTorch's LSTM initialisation, drawn with `rng`: Wx, Wh, b ~ U(-1/sqrt(H), 1/sqrt(H))."""
-    k = 1 / np.sqrt(hidden_size)
-    return {"Wx": rng.uniform(-k, k, (input_size, 4 * hidden_size)),
-            "Wh": rng.uniform(-k, k, (hidden_size, 4 * hidden_size)),
-            "b": rng.uniform(-k, k, 4 * hidden_size)}
+def run_rnn_init(fn, inputs):
+    """fn(input_size, hidden_size, rng) -> {"Wx" (I, H), "Wh" (H, H), "b" (H,)}."""
+    I, H = inputs["input_size"], inputs["hidden_size"]
+    _learners_weights(fn, inputs, {"Wx": (I, H), "Wh": (H, H), "b": (H,)})
+    return {INIT_OK: np.array(1.0)}
 
 
-def _init_cases(rng, reference, suspects=lambda I, H, seed: {}, axes=None):
+SATURATING = ("draws only non-negative weights (uniform on [0, 1), as np.random.rand does?): "
+              "every gate's input then grows with the sum of the inputs and the gates "
+              "saturate open (i, f, o near 1); draw them centred on 0, uniform on "
+              "[-1/sqrt(H), 1/sqrt(H))")
+
+
+def run_lstm_init(fn, inputs):
+    """fn(input_size, hidden_size, rng) -> {"Wx" (I, 4H), "Wh" (H, 4H), "b" (4H,)}: not all
+    equal, of both signs, every value in PyTorch's range [-1/sqrt(H), 1/sqrt(H)]."""
+    I, H = inputs["input_size"], inputs["hidden_size"]
+    w = _learners_weights(fn, inputs, {"Wx": (I, 4 * H), "Wh": (H, 4 * H), "b": (4 * H,)})
+    values = np.concatenate([w[k].ravel() for k in ("Wx", "Wh", "b")]).astype(np.float64)
+    k = 1 / np.sqrt(H)
+    if values.max() == values.min():
+        raise SubmissionError(f"sets every weight to {values[0]:.4g}: draw them at random, or "
+                              f"every unit of a layer computes the same thing")
+    if values.min() >= 0:
+        raise SubmissionError(SATURATING)
+    if np.abs(values).max() > k * (1 + 1e-6):
+        raise SubmissionError(f"draws weights outside PyTorch's range [-1/sqrt(H), 1/sqrt(H)] "
+                              f"= [{-k:.4g}, {k:.4g}]: they lie in [{values.min():.4g}, "
+                              f"{values.max():.4g}]")
+    return {INIT_OK: np.array(1.0)}
+
+
+def _init_cases(rng):
+    """Three sizes, each with a seed for the learner's rng (the value of H matters: the
+    range is 1/sqrt(H), and all-positive draws are caught however many there are)."""
     cases = []
-    for I, H in ((2, 3), (4, 4), (int(rng.integers(1, 6)), int(rng.integers(1, 6)))):
-        seed = int(rng.integers(2**31))
-        expected = reference(I, H, np.random.default_rng(seed))
+    for I, H in ((2, 3), (4, 4), (int(rng.integers(1, 6)), int(rng.integers(2, 6)))):
         cases.append(Case(f"input_size={I} hidden_size={H}",
-                          dict(input_size=I, hidden_size=H, seed=seed), expected,
-                          ATOL[np.dtype(np.float64)], axes=axes or {},
-                          suspects=suspects(I, H, seed)))
+                          dict(input_size=I, hidden_size=H, seed=int(rng.integers(2**31))),
+                          {INIT_OK: np.array(1.0)}, ATOL[np.dtype(np.float64)]))
     return cases
 
 
-@exercise("clinic_rnn_init", points=1, chapter=CHAPTER, run=_run_init,
+@exercise("clinic_rnn_init", points=1, chapter=CHAPTER, run=run_rnn_init,
           reference=reference_rnn_init, solution=SOLUTION)
 def clinic_rnn_init_cases(rng):
-    return _init_cases(rng, reference_rnn_init)
+    return _init_cases(rng)
 
 
-SATURATING = ("the weights are drawn from [0, 1): all positive, so every gate's input grows "
-              "with the sum of the inputs and the gates saturate open (i, f, o near 1); draw "
-              "them centred on 0, from [-1/sqrt(H), 1/sqrt(H))")
-
-
-def _saturating(I, H, seed):
-    rng = np.random.default_rng(seed)
-    return {SATURATING: {"Wx": rng.uniform(size=(I, 4 * H)), "Wh": rng.uniform(size=(H, 4 * H)),
-                         "b": rng.uniform(size=4 * H)}}
-
-
-@exercise("clinic_lstm_init", points=1, chapter=CHAPTER, run=_run_init,
+@exercise("clinic_lstm_init", points=1, chapter=CHAPTER, run=run_lstm_init,
           reference=reference_lstm_init, solution=SOLUTION)
 def clinic_lstm_init_cases(rng):
-    return _init_cases(rng, reference_lstm_init, _saturating,
-                       axes={"Wx": ("I", "4H"), "Wh": ("H", "4H"), "b": ("4H",)})
+    return _init_cases(rng)
 
 
 # ---------------------------------------------------------------------------------------
@@ -293,11 +339,9 @@ def run_test_weights(fn, inputs):
 
 
 def reference_test_weights(input_size, hidden_size):
-    """Random weights (Wx, Wh, b), uniform on [-1, 1), from a generator seeded with 0."""
-    rng = np.random.default_rng(0)
-    H4 = 4 * hidden_size
-    return (rng.uniform(-1, 1, (input_size, H4)), rng.uniform(-1, 1, (hidden_size, H4)),
-            rng.uniform(-1, 1, H4))
+    """torch.nn.LSTMCell's initial weights (seeded with 0), which are random: (Wx, Wh, b)."""
+    w = reference_lstm_init(input_size, hidden_size, np.random.default_rng(0))
+    return w["Wx"], w["Wh"], w["b"]
 
 
 @exercise("clinic_test_weights", points=1, chapter=CHAPTER, run=run_test_weights,
