@@ -45,10 +45,12 @@ NAMED = {
 def is_definitions_only(source):
     """True for a cell of imports, functions and classes only (a helper the demos need).
 
-    `runnable` turns IPython magics into `pass`.
+    `runnable` turns IPython magics into `pass`; the first cell's `try: import autograde`
+    (Colab's install) counts as an import.
     """
     body = ast.parse(runnable(source)).body
-    return all(isinstance(s, (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.ClassDef, ast.Pass))
+    return all(isinstance(s, (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.ClassDef, ast.Pass,
+                              ast.Try))
                for s in body)
 
 
