@@ -316,7 +316,7 @@ def run_test_weights(fn, inputs):
     I, H = inputs["input_size"], inputs["hidden_size"]
     out = fn(I, H)
     want = {"Wx": (I, 4 * H), "Wh": (H, 4 * H), "b": (4 * H,)}
-    if not isinstance(out, tuple) or len(out) != 3 or any(
+    if not isinstance(out, (tuple, list)) or len(out) != 3 or any(
             not isinstance(w, np.ndarray) or w.shape != s for w, s in zip(out, want.values())):
         raise SubmissionError(f"must return a tuple (Wx, Wh, b) of arrays with shapes "
                               f"{', '.join(f'{k} {s}' for k, s in want.items())}")
