@@ -26,13 +26,12 @@ IDS = ["clinic_rnn_step", "clinic_rnn_init", "clinic_lstm_init", "clinic_h_and_c
        "clinic_last_step", "clinic_h_from_c", "ClinicNaiveLSTM", "clinic_layer_cells",
        "clinic_test_weights", "clinic_initial_state"]
 
-# What the feedback on each posted version says; None where check() does not yet name
-# the bug in words (it still fails, and says which output is wrong where).
+# What the feedback on each posted version must say: check() names each of the ten bugs.
 NAMED = {
-    "clinic_rnn_step": None,
+    "clinic_rnn_step": "x @ Wh instead of x @ Wx",
     "clinic_rnn_init": "returns a bias of shape (32, ",
     "clinic_lstm_init": "draws only non-negative weights (uniform on [0, 1)",
-    "clinic_h_and_c": None,
+    "clinic_h_and_c": "h_next and c_next are returned swapped",
     "clinic_last_step": "the loop skips the last timestep",
     "clinic_h_from_c": "h = o * tanh(g)",
     "ClinicNaiveLSTM": "only the first timestep is read",
@@ -82,8 +81,7 @@ def test_the_posted_code_fails_its_check_and_the_feedback_names_the_bug(id, post
     summary = report.summary()
     assert not report.stub and not report.passed and report.score < 1, summary
     assert summary.startswith(f"{id}: ") and "checks passed" in summary, summary
-    if NAMED[id]:
-        assert NAMED[id] in summary, summary
+    assert NAMED[id] in summary, summary
 
 
 def test_the_constant_weights_demo_step_fails_the_random_weights_check(posted):

@@ -7,7 +7,7 @@ exercise, with its case builder (and so with its suspects):
     clinic_h_and_c        like lstm_step      (bug 4: h and c under each other's names)
     clinic_last_step      like lstm_forward   (bug 5: a loop over range(T - 1))
     clinic_h_from_c       like lstm_step      (bug 6: h = o * tanh(g))
-    ClinicNaiveLSTM       like NaiveLSTM      (bug 7: seq_size = 1), plus a suspect for it
+    ClinicNaiveLSTM       like NaiveLSTM      (bug 7: seq_size = 1)
     clinic_initial_state  like lstm_forward   (bug 10: the given initial state ignored)
 
 The others are checked here:
@@ -26,11 +26,11 @@ import re
 
 import numpy as np
 
-from autograde import reference as ref
 from autograde.checks.numpy_lstm import lstm_forward_cases, lstm_step_cases
 from autograde.checks.numpy_rnn import rnn_step_cases
-from autograde.checks.tf1_lstm import tf1_to_numpy
-from autograde.checks.torch_lstm import naive_lstm_cases, reference_NaiveLSTM, run_naive
+from autograde.checks.torch_naive import naive_lstm_cases, run_naive
+from autograde.references import tf_ref, torch_modules
+from autograde.references import torch_ref as ref
 from autograde.registry import exercise
 from autograde.spec import ATOL, Case, SubmissionError, call_returning, random_array
 
@@ -51,36 +51,7 @@ def clinic_rnn_step_cases(rng):
 # ---------------------------------------------------------------------------------------
 # Bugs 2 and 3, initialisations. Their values are random, so `run` checks what they must
 # satisfy (shapes; for the LSTM, PyTorch's range) and returns one flag that says so. The
-# stand-ins are PyTorch's own initial weights, in the book's layout.
-
-
-def _torch():
-    import torch
-
-    return torch
-
-
-def _initial_weights(module, input_size, hidden_size, rng):
-    """torch.nn.RNN's or nn.LSTMCell's initial weights, drawn with a seed from `rng`, as
-    {"Wx" (I, nH), "Wh" (H, nH), "b" (nH,)}. b is bias_ih alone: PyTorch draws each of its
-    two biases from the range, and only the book has one."""
-    torch = _torch()
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(int(rng.integers(2**31)))
-        params = dict(module(input_size, hidden_size, dtype=torch.float64).named_parameters())
-    weight = {k.removesuffix("_l0"): p.detach().numpy().copy() for k, p in params.items()}
-    return {"Wx": weight["weight_ih"].T.copy(), "Wh": weight["weight_hh"].T.copy(),
-            "b": weight["bias_ih"]}
-
-
-def reference_rnn_init(input_size, hidden_size, rng):
-    """torch.nn.RNN's initial weights: {"Wx" (I, H), "Wh" (H, H), "b" (H,)}."""
-    return _initial_weights(_torch().nn.RNN, input_size, hidden_size, rng)
-
-
-def reference_lstm_init(input_size, hidden_size, rng):
-    """torch.nn.LSTMCell's initial weights: {"Wx" (I, 4H), "Wh" (H, 4H), "b" (4H,)}."""
-    return _initial_weights(_torch().nn.LSTMCell, input_size, hidden_size, rng)
+# stand-ins are PyTorch's own initial weights, in the book's layout (references.torch_ref).
 
 
 def _learners_weights(fn, inputs, shapes):
@@ -156,13 +127,13 @@ def _init_cases(rng):
 
 
 @exercise("clinic_rnn_init", points=1, chapter=CHAPTER, run=run_rnn_init,
-          reference=reference_rnn_init, solution=SOLUTION)
+          reference=ref.rnn_init, solution=SOLUTION)
 def clinic_rnn_init_cases(rng):
     return _init_cases(rng)
 
 
 @exercise("clinic_lstm_init", points=1, chapter=CHAPTER, run=run_lstm_init,
-          reference=reference_lstm_init, solution=SOLUTION)
+          reference=ref.lstm_init, solution=SOLUTION)
 def clinic_lstm_init_cases(rng):
     return _init_cases(rng)
 
@@ -189,37 +160,14 @@ def clinic_h_from_c_cases(rng):
     return lstm_step_cases(rng)
 
 
-FIRST_STEP_ONLY = ("only the first timestep is read: the loop runs over a fixed seq_size = 1, "
-                   "not over x.shape[1]")
-
-
-def _first_step_only(a):
-    """The forward outputs of a NaiveLSTM that reads x[:, :1] only (from torch.nn.LSTM)."""
-    short = {k: v.astype(np.float64) if isinstance(v, np.ndarray) else v for k, v in a.items()}
-    short["weights"] = {k: v.astype(np.float64) for k, v in a["weights"].items()}
-    short["x"], short["dhs"] = short["x"][:, :1], short["dhs"][:, :1]
-    out = run_naive(reference_NaiveLSTM, short)
-    return {k: out[k].astype(a["x"].dtype) for k in ("hs", "h_T", "c_T")}
-
-
 @exercise("ClinicNaiveLSTM", points=1, chapter=CHAPTER, run=run_naive,
-          reference=reference_NaiveLSTM, solution=SOLUTION)
+          reference=torch_modules.NaiveLSTM, solution=SOLUTION)
 def clinic_naive_lstm_cases(rng):
-    cases = naive_lstm_cases(rng)
-    for case in cases:
-        if case.inputs["x"].shape[1] > 1:
-            case.suspects = {FIRST_STEP_ONLY: _first_step_only(case.inputs), **case.suspects}
-    return cases
+    return naive_lstm_cases(rng)
 
 
 # ---------------------------------------------------------------------------------------
 # Bug 8, clinic_layer_cells: the cells of a TF1 MultiRNNCell, run by dynamic_rnn
-
-
-def _tf():
-    from autograde.tfcompat import import_tf
-
-    return import_tf()
 
 
 SHARED_CELL = ("returns the same cell object for several layers ([cell] * n): MultiRNNCell "
@@ -233,7 +181,7 @@ def run_layer_cells(fn, inputs):
     Layer k's variables (whatever their scope) take the values of "rnn/cell_{k}/kernel"
     and ".../bias". Returns outputs (B, T, H) and c_T[k], h_T[k] for each layer k.
     """
-    tf = _tf()
+    tf = tf_ref.load_tf()
     v1 = tf.compat.v1
     x, H, L = inputs["inputs"], inputs["num_units"], inputs["num_layers"]
     with tf.Graph().as_default():
@@ -266,17 +214,11 @@ def run_layer_cells(fn, inputs):
             return sess.run(fetches, {ph: x})
 
 
-def reference_layer_cells(num_units, num_layers):
-    """TF's own LSTMCell, a new one per layer."""
-    rnn_cell = _tf().compat.v1.nn.rnn_cell
-    return [rnn_cell.LSTMCell(num_units) for _ in range(num_layers)]
-
-
 @exercise("clinic_layer_cells", points=1, chapter=CHAPTER, run=run_layer_cells,
-          reference=reference_layer_cells, solution=SOLUTION, from_scratch=False)
+          reference=tf_ref.layer_cells, solution=SOLUTION, from_scratch=False)
 def clinic_layer_cells_cases(rng):
-    """The expected values: the book's stacked LSTM (torch.nn.LSTMCell in autograde.reference)
-    with TF's kernels ported by tf1_to_numpy (checked against TF's own cell in chapter 22)."""
+    """The expected values: the book's stacked LSTM (torch.nn.LSTMCell, references.torch_ref)
+    with TF's kernels ported to the book's layout by references.tf_ref.tf1_to_numpy."""
     cases = []
     for dtype, (B, T, I, H, L) in ((np.float64, (2, 3, 3, 3, 2)), (np.float32, (3, 4, 2, 3, 3))):
         x = random_array(rng, (B, T, I), dtype)
@@ -285,7 +227,7 @@ def clinic_layer_cells_cases(rng):
             kernel = random_array(rng, ((I if k == 0 else H) + H, 4 * H), dtype, 0.8)
             bias = random_array(rng, (4 * H,), dtype, 0.5)
             variables[f"rnn/cell_{k}/kernel"], variables[f"rnn/cell_{k}/bias"] = kernel, bias
-            layers.append(tf1_to_numpy(kernel, bias, forget_bias=1.0))
+            layers.append(tf_ref.tf1_to_numpy(kernel, bias, forget_bias=1.0))
         hs, finals = ref.stacked_lstm_forward(x, layers)
         expected = {"outputs": hs}
         for k, (h, c) in enumerate(finals):
@@ -340,7 +282,7 @@ def run_test_weights(fn, inputs):
 
 def reference_test_weights(input_size, hidden_size):
     """torch.nn.LSTMCell's initial weights (seeded with 0), which are random: (Wx, Wh, b)."""
-    w = reference_lstm_init(input_size, hidden_size, np.random.default_rng(0))
+    w = ref.lstm_init(input_size, hidden_size, np.random.default_rng(0))
     return w["Wx"], w["Wh"], w["b"]
 
 
