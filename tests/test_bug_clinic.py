@@ -186,3 +186,17 @@ def test_the_checks_never_import_solutions():
     assert not any(name.startswith("_") for n in ast.walk(tree)
                    if isinstance(n, ast.ImportFrom) and n.module.startswith("autograde.checks")
                    for name in (a.name for a in n.names)), "a private name of another check"
+
+
+def test_pytorchs_initial_weights_leave_torchs_generator_alone_and_follow_the_seed():
+    import torch
+
+    from autograde.references import torch_ref
+
+    before = torch.random.get_rng_state()
+    a = torch_ref.lstm_init(3, 4, np.random.default_rng(7))
+    b = torch_ref.lstm_init(3, 4, np.random.default_rng(7))
+    assert torch.equal(before, torch.random.get_rng_state())
+    assert {k: v.shape for k, v in a.items()} == {"Wx": (3, 16), "Wh": (4, 16), "b": (16,)}
+    assert all(np.array_equal(a[k], b[k]) for k in a)
+    assert max(np.abs(v).max() for v in a.values()) <= 0.5  # 1 / sqrt(H)
