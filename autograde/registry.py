@@ -17,6 +17,7 @@ TRACKS = [
     "autograde.checks.torch_naive",
     "autograde.checks.torch_dropin",
     "autograde.checks.gpu",
+    "autograde.checks.bug_clinic",
 ]
 
 _EXERCISES: dict = {}

@@ -85,6 +85,10 @@ class SolvedNotebook:
                 continue
             printed = "".join(o.get("text", "") for o in cell.outputs)
             assert "Using the reference" not in printed, printed  # use_working took the solution
+            if check_calls(cell.source) and "bug-demo" in cell.metadata.get("tags", []):
+                # The bug clinic checks code that is broken on purpose, in the key too.
+                assert "checks passed." in printed and "passed all" not in printed, printed
+                continue
             if check_calls(cell.source):
                 checked += 1
                 assert "passed all" in printed, f"{cell.source}\n{printed}"

@@ -84,6 +84,12 @@ def dynamic_lstm(inputs, num_units, initial_state=None, sequence_length=None,
 # ---------------------------------------------------------------------------------- porting
 
 @functools.cache
+def layer_cells(num_units, num_layers):
+    """TF's own LSTMCell, a new one for each layer of a MultiRNNCell: a list of num_layers."""
+    rnn_cell = load_tf().compat.v1.nn.rnn_cell
+    return [rnn_cell.LSTMCell(num_units) for _ in range(num_layers)]
+
+
 def tf1_layout():
     """TF1's LSTMCell layout, as TF's fused cell reports it on a one-unit probe:
     (block: {gate: which column block of the kernel feeds it},

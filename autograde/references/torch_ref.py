@@ -377,3 +377,30 @@ def adam_update(param, grad, m, v, t, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8,
     optimizer.step()
     state = optimizer.state[p]
     return tuple(_numpy(a, param.dtype) for a in (p, state["exp_avg"], state["exp_avg_sq"]))
+
+
+# ------------------------------------------------------------------------------ initial weights
+
+
+def _initial_weights(module, input_size, hidden_size, rng):
+    """A torch.nn module's initial weights, drawn with a seed from `rng` (torch's global
+    generator is left as it was), as {"Wx" (I, nH), "Wh" (H, nH), "b" (nH,)}. b is bias_ih
+    alone: PyTorch draws each of its two biases from its range, and the book has one."""
+    torch = load_torch()
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(int(rng.integers(2**31)))
+        params = dict(module(input_size, hidden_size, dtype=torch.float64).named_parameters())
+    weight = {k.removesuffix("_l0"): p.detach().numpy().copy() for k, p in params.items()}
+    return {"Wx": weight["weight_ih"].T.copy(), "Wh": weight["weight_hh"].T.copy(),
+            "b": weight["bias_ih"]}
+
+
+def rnn_init(input_size, hidden_size, rng):
+    """torch.nn.RNN's initial weights: {"Wx" (I, H), "Wh" (H, H), "b" (H,)}, float64."""
+    return _initial_weights(load_torch().nn.RNN, input_size, hidden_size, rng)
+
+
+def lstm_init(input_size, hidden_size, rng):
+    """torch.nn.LSTMCell's initial weights: {"Wx" (I, 4H), "Wh" (H, 4H), "b" (4H,)}, float64,
+    each uniform on [-1/sqrt(H), 1/sqrt(H)]."""
+    return _initial_weights(load_torch().nn.LSTMCell, input_size, hidden_size, rng)
