@@ -9,9 +9,9 @@ import numpy as np
 
 from autograde.checks.tf1_run import (
     layer_mistakes,
-    pair,
     placeholder,
     random_layers,
+    returned_pair,
     run_graph,
     run_learner,
     tf1_by_torch,
@@ -37,8 +37,8 @@ def run_lstm_cell(fn, inputs):
         ph = {name: placeholder(inputs[name], {0}) for name in ("x", "c", "h")}
         with v1.variable_scope("lstm"):
             out = fn(ph["x"], (ph["c"], ph["h"]), inputs["num_units"], inputs["forget_bias"])
-        output, state = pair(out, "(h, (c, h))")
-        c_next, h_next = pair(state, "(h, (c, h)): the state is a (c, h) pair")
+        output, state = returned_pair(out, "(h, (c, h))")
+        c_next, h_next = returned_pair(state, "(h, (c, h)): the state is a (c, h) pair")
         return ({"output": output, "c_next": c_next, "h_next": h_next},
                 {ph["x"]: x, ph["c"]: c, ph["h"]: h})
 

@@ -9,9 +9,9 @@ import numpy as np
 
 from autograde.checks.tf1_run import (
     layer_mistakes,
-    pair,
     placeholder,
     random_layers,
+    returned_pair,
     run_graph,
     run_learner,
     tf1_by_torch,
@@ -42,8 +42,8 @@ def run_static_lstm(fn, inputs):
         with v1.variable_scope("rnn"):
             out = fn(ph, inputs["num_units"], initial_state=initial,
                      forget_bias=inputs["forget_bias"])
-        outputs, final = pair(out, "(outputs, (c, h))")
-        c, h = pair(final, "(outputs, (c, h)): the final state is a (c, h) pair")
+        outputs, final = returned_pair(out, "(outputs, (c, h))")
+        c, h = returned_pair(final, "(outputs, (c, h)): the final state is a (c, h) pair")
         return {"outputs": outputs, "c_T": c, "h_T": h}, feed
 
     return run_graph(build, inputs["variables"])[0]
@@ -110,13 +110,13 @@ def run_dynamic_lstm(fn, inputs):
         out = fn(ph, list(num_units), initial_state=initial, sequence_length=seq,
                  time_major=inputs["time_major"], forget_bias=inputs["forget_bias"],
                  scope=inputs["scope"])
-        outputs, finals = pair(out, "(outputs, final_states)")
+        outputs, finals = returned_pair(out, "(outputs, final_states)")
         if not isinstance(finals, (tuple, list)) or len(finals) != len(num_units):
             raise SubmissionError(f"must return final_states with one (c, h) pair per layer "
                                   f"({len(num_units)} layers)")
         fetches = {"outputs": outputs}
         for k, pair in enumerate(finals):
-            fetches[f"c_T[{k}]"], fetches[f"h_T[{k}]"] = pair(
+            fetches[f"c_T[{k}]"], fetches[f"h_T[{k}]"] = returned_pair(
                 pair, f"one (c, h) pair per layer in final_states; layer {k}'s is not")
         return fetches, feed
 

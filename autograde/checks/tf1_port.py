@@ -7,7 +7,7 @@ chapter 22's `run_lstm_cell` (`autograde.checks.tf1_cell`).
 import numpy as np
 
 from autograde.checks.tf1_cell import run_lstm_cell
-from autograde.checks.tf1_run import pair
+from autograde.checks.tf1_run import returned_pair
 from autograde.references import tf_ref
 from autograde.references import torch_ref as ref
 from autograde.references.tf_ref import lstm_cell
@@ -23,7 +23,7 @@ CHAPTER_PORT = "24_tf1_initial_states_keras.ipynb"
 def run_numpy_to_tf1(fn, inputs):
     """Port with fn(Wx, Wh, b, forget_bias); run TF's LSTMCell with the ported variables."""
     out = fn(inputs["Wx"], inputs["Wh"], inputs["b"], inputs["forget_bias"])
-    kernel, bias = pair(out, "(kernel, bias)")
+    kernel, bias = returned_pair(out, "(kernel, bias)")
     ported = {"kernel": kernel, "bias": bias}
     Wx, b = inputs["Wx"], inputs["b"]
     shapes = {"kernel": (Wx.shape[0] + b.size // 4, b.size), "bias": b.shape}

@@ -121,7 +121,7 @@ def _no_framework_rnn():
             setattr(cls, name, original)
 
 
-def pair(value, what):
+def returned_pair(value, what):
     if not isinstance(value, (tuple, list)) or len(value) != 2:
         raise SubmissionError(f"must return {what}; got {type(value).__name__}")
     return value
