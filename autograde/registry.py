@@ -1,7 +1,8 @@
 """The one registry of exercises: id -> Exercise (points, checks, chapter).
 
-Each track's checks live in `autograde/checks/<track>.py` and register themselves
-with the `exercise` decorator; this module imports the tracks listed below.
+Each chapter's checks live in a module of `autograde/checks/` (one per chapter, except
+where two chapters' exercises share their cases) and register themselves with the
+`exercise` decorator; this module imports the modules listed below, in this order.
 """
 
 import importlib
@@ -12,11 +13,15 @@ TRACKS = [
     "autograde.checks.numpy_rnn",
     "autograde.checks.numpy_lstm",
     "autograde.checks.initial_states",
-    "autograde.checks.tf1_lstm",
-    "autograde.checks.training",
+    "autograde.checks.tf1_cell",
+    "autograde.checks.tf1_loop",
+    "autograde.checks.tf1_port",
+    "autograde.checks.training_torch",
+    "autograde.checks.training_numpy",
     "autograde.checks.torch_naive",
     "autograde.checks.torch_dropin",
-    "autograde.checks.gpu",
+    "autograde.checks.batching",
+    "autograde.checks.ladder",
     "autograde.checks.bug_clinic",
 ]
 

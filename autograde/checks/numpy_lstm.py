@@ -1,4 +1,7 @@
-"""Checks for the LSTM chapters: lstm_step, lstm_forward, lstm_backward, stacked_lstm_forward."""
+"""Checks for the LSTM chapters: lstm_step, lstm_forward, lstm_backward, stacked_lstm_forward.
+
+One module for chapters 3 to 5: forward beside backward and stacking, built on `lstm_inputs`.
+"""
 
 import numpy as np
 

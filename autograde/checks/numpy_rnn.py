@@ -1,4 +1,7 @@
-"""Checks for the simple RNN chapters: rnn_step, rnn_forward, rnn_backward."""
+"""Checks for the simple RNN chapters: rnn_step, rnn_forward, rnn_backward.
+
+One module for chapters 1 and 2: forward beside backward, which builds its cases with `rnn_inputs`.
+"""
 
 import numpy as np
 

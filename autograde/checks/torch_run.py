@@ -5,7 +5,8 @@ made from the case's NumPy inputs, runs backward with the case's upstream gradie
 returns the outputs and every gradient as NumPy arrays. The expected values are that
 same `run` applied, in float64, to a stand-in from `autograde.references.torch_modules`
 (`expected_outputs`), so outputs come from PyTorch's own LSTM and gradients from its
-autograd. Shared by the checks of chapters 11 (`torch_naive`) and 12 (`torch_dropin`).
+autograd. Shared by the checks of chapters 11 (`torch_naive`) and 12 (`torch_dropin`);
+`input_tensors` and `returned_array` also by 41 (`batching`) and 42 (`ladder`).
 """
 
 import math
@@ -35,6 +36,20 @@ def _torch_dtype(dtype):
 def arrays(tensors):
     """name -> tensor as name -> ndarray."""
     return {name: t.detach().cpu().numpy().copy() for name, t in tensors.items()}
+
+
+def input_tensors(inputs):
+    """The case's inputs as a list: arrays as tensors sharing their memory, the rest as is."""
+    torch = M.load_torch()
+    return [torch.from_numpy(v) if isinstance(v, np.ndarray) else v for v in inputs.values()]
+
+
+def returned_array(name, value):
+    """The learner's returned tensor `name` as an array, or a SubmissionError."""
+    torch = M.load_torch()
+    if not isinstance(value, torch.Tensor):
+        raise SubmissionError(f"must return torch tensors; {name} is a {type(value).__name__}")
+    return value.detach().cpu().numpy()
 
 
 def grad_of(t):

@@ -19,7 +19,7 @@ import numpy as np
 GATES = "ifgo"  # the book's gate order
 
 # Non-empty while `lstm_cell` runs TF's LSTMCell: the TF checks' ban on TF's RNN cells
-# (autograde.checks.tf1_lstm) lets this one call through.
+# (autograde.checks.tf1_run) lets this one call through.
 CELL_ALLOWED = []
 
 

@@ -4,7 +4,7 @@ own LSTM/RNN in an exercise that must be written from scratch.
 `FRAMEWORK_RNN_NAMES` is the one list of those framework names. The grader's static
 check (`autograde.notebook.framework_rnn_uses`) refuses a cell that names one; the
 TensorFlow checks switch TF's cells off while a learner's graph is built
-(`autograde.checks.tf1_lstm`); and here, `FrameworkGuard` makes every one of them that
+(`autograde.checks.tf1_run`); and here, `FrameworkGuard` makes every one of them that
 the frameworks have raise `ForbiddenFrameworkCall` when the submission's code calls it.
 
 The checks' own code may call them (to run a ported reference): a call is refused only

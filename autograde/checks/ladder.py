@@ -1,21 +1,21 @@
-"""Checks for the performance chapters: masked_mse_loss, hoisted_input_projection and
+"""Checks for chapter 42 (the performance ladder): hoisted_input_projection and
 fused_cell_backward.
 
 These exercises are PyTorch functions in nn.LSTM's layout: time-major sequences
 (T, B, ...), weights (4H, I), gate blocks i, f, g, o. `make_cases` draws NumPy inputs and
 computes the expected outputs in float64 with the stand-ins of
 `autograde.references.torch_modules` (nn.functional.linear, autograd through
-nn.LSTMCell's pointwise cell, nn.utils.rnn's padding), which `use_working` hands out;
+nn.LSTMCell's pointwise cell), which `use_working` hands out;
 `run` hands the learner tensors made from those arrays and returns its tensors as arrays.
 """
 
 import numpy as np
 
+from autograde.checks.torch_run import input_tensors, returned_array
 from autograde.references import torch_modules as M
 from autograde.registry import exercise
 from autograde.spec import DTYPES, SubmissionError, case, grid, random_array, standard_shapes
 
-CHAPTER_BATCHING = "41_batching.ipynb"
 CHAPTER_LADDER = "42_performance_ladder.ipynb"
 
 
@@ -27,46 +27,18 @@ def _torch():
 # Running the learner's function
 
 
-def _tensors(inputs):
-    torch = _torch()
-    return [torch.from_numpy(v) if isinstance(v, np.ndarray) else v for v in inputs.values()]
-
-
-def _array(name, value):
-    torch = _torch()
-    if not isinstance(value, torch.Tensor):
-        raise SubmissionError(f"must return torch tensors; {name} is a {type(value).__name__}")
-    return value.detach().cpu().numpy()
-
-
 def _run_returning(*names):
     """A `run` for functions of tensors that return one tensor or a tuple of them."""
 
     def run(fn, inputs):
-        out = fn(*_tensors(inputs))
+        out = fn(*input_tensors(inputs))
         if len(names) == 1:
             out = (out,)
         elif not (isinstance(out, tuple) and len(out) == len(names)):
             raise SubmissionError(f"must return a tuple ({', '.join(names)})")
-        return {n: _array(n, v) for n, v in zip(names, out, strict=True)}
+        return {n: returned_array(n, v) for n, v in zip(names, out, strict=True)}
 
     return run
-
-
-def _run_loss(fn, inputs):
-    """Call a loss of (pred, ...) and differentiate it: {"loss", "d_pred"}."""
-    torch = _torch()
-    pred, *rest = _tensors(inputs)
-    pred.requires_grad_()
-    loss = fn(pred, *rest)
-    if not isinstance(loss, torch.Tensor) or loss.dim() != 0:
-        got = tuple(loss.shape) if isinstance(loss, torch.Tensor) else type(loss).__name__
-        raise SubmissionError(f"must return a 0-dim tensor (a scalar loss); got {got}")
-    if not loss.requires_grad:
-        raise SubmissionError("must compute the loss from pred with torch operations, so that "
-                              "autograd can differentiate it")
-    loss.backward()
-    return {"loss": _array("loss", loss), "d_pred": _array("d_pred", pred.grad)}
 
 
 def _expected(reference, inputs):
@@ -81,27 +53,6 @@ def _expected(reference, inputs):
     return tuple(v.detach().numpy().astype(dtype) for v in out)
 
 
-def _loss_and_grad(loss_fn, a):
-    """{"loss", "d_pred"} of loss_fn(pred, target, lengths), in float64, cast back."""
-    torch = _torch()
-    pred = torch.from_numpy(a["pred"].astype(np.float64)).requires_grad_()
-    loss = loss_fn(pred, torch.from_numpy(a["target"].astype(np.float64)), a["lengths"])
-    loss.backward()
-    dtype = a["pred"].dtype
-    return {"loss": loss.detach().numpy().astype(dtype), "d_pred": pred.grad.numpy().astype(dtype)}
-
-
-def _unmasked_mean(pred, target, lengths):
-    return ((pred - target) ** 2).mean()
-
-
-def _mean_over_all_steps(pred, target, lengths):
-    """Padding zeroed but counted: the sum over valid steps divided by T * B * O."""
-    torch = _torch()
-    valid = (torch.arange(pred.shape[0])[:, None] < torch.as_tensor(lengths))[..., None]
-    return (valid * (pred - target) ** 2).sum() / pred.numel()
-
-
 def _cell_backward_without_dh_in_dc(z, c, dh_next, dc_next):
     """The mistake: dc = dc_next, forgetting that h_next = o * tanh(c_next) reaches c_next."""
     torch = _torch()
@@ -114,29 +65,6 @@ def _swap_g_o(a):
     """Blocks g and o of the last axis swapped (a reader of the order i, f, o, g)."""
     g, o = np.split(a, 4, axis=-1)[2:]
     return np.concatenate([*np.split(a, 4, axis=-1)[:2], o, g], axis=-1)
-
-
-@exercise("masked_mse_loss", points=2, chapter=CHAPTER_BATCHING, run=_run_loss,
-          reference=M.masked_mse_loss, solution="solutions.batching")
-def masked_mse_loss_cases(rng):
-    cases = []
-    for dtype in DTYPES:
-        for B, T, O, lengths in ((1, 1, 2, [1]), (3, 4, 1, [4, 4, 4]),
-                                 (5, 6, 3, [3, 6, 1, int(rng.integers(1, 7)), 5]),
-                                 (2, 5, 2, [2, 3])):  # no sequence fills all T steps
-            a = dict(pred=random_array(rng, (T, B, O), dtype),
-                     target=random_array(rng, (T, B, O), dtype), lengths=np.array(lengths))
-            suspects = {
-                "the padded steps are counted in the loss (no mask)":
-                    _loss_and_grad(_unmasked_mean, a),
-                "the padded steps are masked out but counted in the mean's denominator "
-                "(divide by the number of valid steps times O)":
-                    _loss_and_grad(_mean_over_all_steps, a),
-            }
-            cases.append(case(dtype, dict(T=T, B=B, O=O), a,
-                              _loss_and_grad(M.masked_mse_loss, a), f"lengths={lengths}",
-                              axes={"d_pred": ("T", "B", "O")}, suspects=suspects))
-    return cases
 
 
 @exercise("hoisted_input_projection", points=1, chapter=CHAPTER_LADDER,
