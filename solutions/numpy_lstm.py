@@ -13,16 +13,18 @@ import numpy as np
 from solutions.shapes import expect
 
 
-def sigmoid(z, out=None):
-    """Logistic function, written with tanh so it never overflows: 1 / (1 + exp(-z)).
+def sigmoid_in_place(z):
+    """The logistic function 1 / (1 + exp(-z)), written over z and returned.
 
-    With out=, the result is written there (out may be z itself) instead of a new array.
+    It is written with tanh, (1 + tanh(z / 2)) / 2, so it never overflows. (Its own name,
+    not `sigmoid`: a notebook cell that defines a plain `sigmoid(z)` later must not
+    change what this module's functions compute.)
     """
-    out = np.multiply(z, 0.5, out=out)
-    np.tanh(out, out=out)
-    out += 1
-    out *= 0.5
-    return out
+    z *= 0.5
+    np.tanh(z, out=z)
+    z += 1
+    z *= 0.5
+    return z
 
 
 def _check_weights(Wx, Wh, b):
@@ -51,7 +53,7 @@ def _gates(z, c):
     """
     zi, zf, zg, zo = _blocks(z)
     g = np.tanh(zg)
-    sigmoid(z, out=z)  # all four blocks: one pass over z is faster than three over blocks
+    sigmoid_in_place(z)  # all four blocks: one pass over z is faster than three over blocks
     zg[...] = g  # and the g block gets its tanh
     i, f, g, o = _blocks(z)
     c_next = f * c + i * g
