@@ -96,3 +96,22 @@ def test_every_exercise_has_exactly_one_cell_in_its_chapter(id):
     where = [(name, index) for name, index, _, tree in CELLS if id in registered_ids(tree)]
     assert where and {name for name, _ in where} == {EXERCISES[id].chapter} and len(where) == 1, \
         f"{id} must be defined by one exercise cell in {EXERCISES[id].chapter}; found {where}"
+
+
+def test_exercises_come_in_the_order_of_the_books_chapters():
+    """Reports, gradebooks and the Classroom runners list exercises as the registry does:
+    in the order of `_toc.yml`, and within a chapter in the order of its cells."""
+    import yaml
+
+    toc = yaml.safe_load((BOOK.parent / "_toc.yml").read_text())
+    chapters = [Path(c["file"]).name + ".ipynb" for part in toc["parts"]
+                for c in part["chapters"]]
+    registered = list(exercises().values())
+    ranks = [chapters.index(e.chapter) for e in registered]
+    assert ranks == sorted(ranks), [e.id for e in registered]
+    for chapter in {e.chapter for e in registered}:
+        source = (BOOK / chapter).read_text()
+        ids = [e.id for e in registered if e.chapter == chapter]
+        positions = [source.index(f"def {i}(") if f"def {i}(" in source
+                     else source.index(f"class {i}(") for i in ids]
+        assert positions == sorted(positions), (chapter, ids)
