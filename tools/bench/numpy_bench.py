@@ -15,8 +15,9 @@ for SETTLE_S seconds before it times PER_TURN runs (see `core.time_samples`: wit
 that, the other library's spinning threads doubled the times measured on 2 cores). The
 medians are reported, with the ratios of ours to each of the others, the GFLOP/s ours
 and torch achieve and, as the practical limit, the GFLOP/s of a large matrix product on
-the same machine. Writes JSON and a Markdown table (default
-book/data/bench/numpy_cpu.json and .md). Takes about 40 s; on a busy machine, timing
+the same machine. As a floor for ours, it also times our matrix products alone
+(`products_pass`), in the same turns. Writes JSON and a Markdown table (default
+book/data/bench/numpy_cpu.json and .md). Takes about 45 s; on a busy machine, timing
 stops after BUDGET_S seconds per dtype.
 
 Which kernels OpenBLAS (NumPy's BLAS) runs matters: the table names them. The
@@ -80,6 +81,33 @@ def per_step_pass(p):
     def run():
         hs, caches = per_step_lstm.forward(*args)
         return hs, per_step_lstm.backward(p["dhs"], caches)
+
+    return run
+
+
+def products_pass(p):
+    """Only the matrix products of `numpy_pass`: the same ones, in the same order, on arrays
+    of the same shapes and layouts, with none of the gate arithmetic.
+
+    Its time is what ours would take if everything between the products were free: a
+    floor for `numpy_pass` on this machine. `tests/test_bench_numpy.py` records the
+    products that lstm_forward + lstm_backward run and holds this function to them.
+    """
+    x, Wx, Wh = p["x"], p["Wx"], p["Wh"]
+    B, T, I = x.shape
+    H = Wh.shape[0]
+
+    def run():
+        x_rows = x.transpose(1, 0, 2).reshape(T * B, I)  # forward: as _lstm_scan
+        acts = (x_rows @ Wx).reshape(T, B, 4 * H)
+        hs = np.zeros((T + 1, B, H), dtype=x.dtype)
+        for t in range(T):
+            acts[t] += hs[t] @ Wh
+        Wh_T = np.ascontiguousarray(Wh.T)  # backward: as lstm_backward
+        for t in reversed(range(T)):
+            dh = acts[t] @ Wh_T
+        dz = acts.reshape(T * B, 4 * H)
+        return dh, dz @ Wx.T, x_rows.T @ dz, hs[:-1].reshape(T * B, H).T @ dz
 
     return run
 
@@ -191,7 +219,8 @@ def benchmark(repeats, budget=BUDGET_S):
         if difference > (1e-4 if dtype == "float32" else 1e-10):
             name = max(differences, key=differences.get)
             raise RuntimeError(f"our NumPy LSTM and {name} disagree in {dtype}: {difference:.3g}")
-        samples = time_samples(runs, -(-repeats // PER_TURN), budget=budget, settle=SETTLE_S,
+        timed = {**runs, "products": products_pass(p)}
+        samples = time_samples(timed, -(-repeats // PER_TURN), budget=budget, settle=SETTLE_S,
                                per_turn=PER_TURN)
         seconds = {name: float(np.median(s)) for name, s in samples.items()}
         matmul = matmul_gflops(dtype)
@@ -200,6 +229,8 @@ def benchmark(repeats, budget=BUDGET_S):
             numpy_ms=1e3 * seconds["numpy"],
             per_step_ms=1e3 * seconds["per_step"],
             ratio_per_step=seconds["numpy"] / seconds["per_step"],
+            products_ms=1e3 * seconds["products"],
+            ratio_products_per_step=seconds["products"] / seconds["per_step"],
             torch_ms=1e3 * seconds["torch"],
             ratio=seconds["numpy"] / seconds["torch"],
             torch_aten_ms=1e3 * seconds["torch_aten"],
@@ -244,6 +275,17 @@ def markdown(report):
                      f"| {r['ratio_aten']:.2f} | {r['numpy_gflops']:.0f} "
                      f"| {r['torch_gflops']:.0f} "
                      f"| {r['matmul_numpy_gflops']:.0f}, {r['matmul_torch_gflops']:.0f} |")
+    lines += [
+        "",
+        "The floor under ours: its matrix products alone (`products_pass`: the same products, in the "
+        "same order, with nothing between them), timed in the same turns.",
+        "",
+        "| dtype | NumPy (ms) | its products alone (ms) | products alone / per-step |",
+        "|---|---:|---:|---:|",
+    ]
+    for r in report["results"]:
+        lines.append(f"| {r['dtype']} | {r['numpy_ms']:.1f} | {r['products_ms']:.1f} "
+                     f"| {r['ratio_products_per_step']:.2f} |")
     lines += ["", f"FLOPs: {report['flop_count']}"]
     return "\n".join(lines) + "\n"
 
