@@ -27,6 +27,9 @@ def assert_fails(obj, id, *phrases):
     return text
 
 
+# nn.LSTM itself is the LSTM exercise's reference; with proj_size in float32 torch warns
+# that it runs without oneDNN, which is expected here.
+@pytest.mark.filterwarnings("ignore:LSTM with projections is not supported with oneDNN")
 @pytest.mark.parametrize("id", IDS)
 def test_solutions_and_references_pass(id):
     assert report(getattr(S, id), id).passed, report(getattr(S, id), id).summary()
