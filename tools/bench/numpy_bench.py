@@ -17,7 +17,7 @@ medians are reported, with the ratios of ours to each of the others, the GFLOP/s
 and torch achieve and, as the practical limit, the GFLOP/s of a large matrix product on
 the same machine. As a floor for ours, it also times our matrix products alone
 (`products_pass`), in the same turns. Writes JSON and a Markdown table (default
-book/data/bench/numpy_cpu.json and .md). Takes about 45 s; on a busy machine, timing
+book/data/bench/numpy_cpu.json and .md). Takes about 40 s; on a busy machine, timing
 stops after BUDGET_S seconds per dtype.
 
 Which kernels OpenBLAS (NumPy's BLAS) runs matters: the table names them. The
@@ -87,10 +87,11 @@ def per_step_pass(p):
 
 def products_pass(p):
     """Only the matrix products of `numpy_pass`: the same ones, in the same order, on arrays
-    of the same shapes and layouts, with none of the gate arithmetic.
+    of the same shapes and layouts. Of the rest it keeps only the sum that takes each
+    recurrent product into z_t (`acts[t] += ...`), none of the gate arithmetic.
 
-    Its time is what ours would take if everything between the products were free: a
-    floor for `numpy_pass` on this machine. `tests/test_bench_numpy.py` records the
+    Its time is what ours would take if the gate arithmetic were free: a floor for
+    `numpy_pass` on this machine. `tests/test_bench_numpy.py` records the
     products that lstm_forward + lstm_backward run and holds this function to them.
     """
     x, Wx, Wh = p["x"], p["Wx"], p["Wh"]
