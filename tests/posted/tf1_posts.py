@@ -1,0 +1,5 @@
+"""Posted tf1 code: see tests/posted/__init__.py."""
+
+from tests.posted import Post
+
+POSTS: list[Post] = []
