@@ -14,6 +14,7 @@ TRACKS = [
     "autograde.checks.numpy_rnn",
     "autograde.checks.numpy_lstm",
     "autograde.checks.initial_states",
+    "autograde.checks.gru",
     "autograde.checks.torch_naive",
     "autograde.checks.torch_dropin",
     "autograde.checks.tf1_cell",

@@ -202,3 +202,17 @@ def train_step(model, x, y, optimizer, max_norm, loss_fn=None):
     torch.nn.utils.clip_grad_norm_(model.parameters(), max_norm)
     optimizer.step()
     return loss.item()
+
+
+# ------------------------------------------------------------------------------ chapter 7
+
+def GRU(input_size, hidden_size, batch_first=False, device=None, dtype=None):
+    """torch.nn.GRU itself, one layer."""
+    return load_torch().nn.GRU(input_size, hidden_size, batch_first=batch_first, device=device,
+                               dtype=dtype)
+
+
+def gru_parameter_shapes(I, H):
+    """torch.nn.GRU(I, H)'s parameters, in its order: name -> shape."""
+    return {"weight_ih_l0": (3 * H, I), "weight_hh_l0": (3 * H, H), "bias_ih_l0": (3 * H,),
+            "bias_hh_l0": (3 * H,)}

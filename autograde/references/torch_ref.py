@@ -404,3 +404,70 @@ def lstm_init(input_size, hidden_size, rng):
     """torch.nn.LSTMCell's initial weights: {"Wx" (I, 4H), "Wh" (H, 4H), "b" (4H,)}, float64,
     each uniform on [-1/sqrt(H), 1/sqrt(H)]."""
     return _initial_weights(load_torch().nn.LSTMCell, input_size, hidden_size, rng)
+
+
+# ------------------------------------------------------------------------------------- GRU
+
+def _gru_hs(x, h0, Wx, Wh, bx, bh):
+    """hs (B, T, H) from torch.nn.GRU with the book's weights (Wx = weight_ih_l0.T, ...)."""
+    torch = load_torch()
+    I, H3 = Wx.shape
+    gru = torch.nn.GRU(I, H3 // 3, batch_first=True, dtype=torch.float64)
+    params = dict(weight_ih_l0=Wx.T, weight_hh_l0=Wh.T, bias_ih_l0=bx, bias_hh_l0=bh)
+    hs, _ = torch.func.functional_call(gru, params, (x, h0[None]))
+    return hs
+
+
+def gru_forward(x, h0, Wx, Wh, bx, bh):
+    """hs (B, T, H) from torch.nn.GRU: gate blocks r, z, n of Wx (I, 3H), Wh (H, 3H)."""
+    with load_torch().no_grad():
+        hs = _gru_hs(*(tensor64(a) for a in (x, h0, Wx, Wh, bx, bh)))
+    return _numpy(hs, x.dtype)
+
+
+def gru_step(x, h, Wx, Wh, bx, bh):
+    """h_next (B, H): one step of torch.nn.GRU."""
+    return gru_forward(x[:, None], h, Wx, Wh, bx, bh)[:, 0]
+
+
+def gru_backward(dhs, x, h0, Wx, Wh, bx, bh):
+    """Gradients of sum(dhs * hs) by torch autograd: dict x, h0, Wx, Wh, bx, bh."""
+    args = {k: tensor64(a) for k, a in dict(x=x, h0=h0, Wx=Wx, Wh=Wh, bx=bx, bh=bh).items()}
+    _gru_hs(*args.values()).backward(tensor64(dhs, grad=False))
+    return {k: _numpy(a.grad, x.dtype) for k, a in args.items()}
+
+
+def _gru_blocks(weights, order):
+    """Each of Wx, Wh, bx, bh with its gate blocks (columns r, z, n) taken in `order`."""
+    H = weights["Wh"].shape[0]
+    cols = np.concatenate([np.arange(H) + H * "rzn".index(gate) for gate in order])
+    return {k: v[..., cols] for k, v in weights.items()}
+
+
+def gru_forward_mistaken(x, h0, Wx, Wh, bx, bh, mistake):
+    """hs (B, T, H) of a GRU with one of the usual mistakes, all made through torch.nn.GRU
+    by changing the weights it sees, except "reset_paper":
+      "zrn":         the blocks read as z, r, n (nn.GRU fed the r and z blocks swapped);
+      "z_swapped":   h_next = z * n + (1 - z) * h (the z block negated: sigmoid(-a) = 1 - z);
+      "reset_paper": n = tanh(a_n + (r * h) @ Wh_n + bh_n), the paper's reset gate, which
+                     nn.GRU cannot express; written out with torch's own sigmoid and tanh.
+    """
+    w = dict(Wx=Wx, Wh=Wh, bx=bx, bh=bh)
+    if mistake == "zrn":
+        return gru_forward(x, h0, **_gru_blocks(w, "zrn"))
+    if mistake == "z_swapped":
+        H = Wh.shape[0]
+        sign = np.ones(3 * H)
+        sign[H:2 * H] = -1
+        return gru_forward(x, h0, **{k: v * sign for k, v in w.items()})
+    assert mistake == "reset_paper", mistake
+    torch = load_torch()
+    x, h, Wx, Wh, bx, bh = (tensor64(a, grad=False) for a in (x, h0, Wx, Wh, bx, bh))
+    H, hs = h.shape[1], []
+    for t in range(x.shape[1]):
+        a, u = x[:, t] @ Wx + bx, h @ Wh + bh
+        r, z = torch.sigmoid(a[:, :H] + u[:, :H]), torch.sigmoid(a[:, H:2 * H] + u[:, H:2 * H])
+        n = torch.tanh(a[:, 2 * H:] + (r * h) @ Wh[:, 2 * H:] + bh[2 * H:])
+        h = (1 - z) * n + z * h
+        hs.append(h)
+    return _numpy(torch.stack(hs, 1), h0.dtype)
