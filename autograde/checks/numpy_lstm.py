@@ -11,6 +11,7 @@ from autograde.checks.numpy_rnn import (
     STEP_FROM_ZEROS,
     STOPS_EARLY,
     step_sizes,
+    telling,
 )
 from autograde.references import numpy_ref
 from autograde.references import torch_ref as ref
@@ -121,7 +122,7 @@ def lstm_step_cases(rng):
                           {"h_next": h_next, "c_next": c_next},
                           axes={"h_next": ("B", "H"), "c_next": ("B", "H")},
                           suspects=suspects))
-    return cases
+    return telling(cases)
 
 
 @exercise("lstm_forward", points=3, chapter=CHAPTER_3, run=call_returning("hs", "cs"),
@@ -136,7 +137,7 @@ def lstm_forward_cases(rng):
         cases.append(case(dtype, s, a, {"hs": hs, "cs": cs},
                           axes={"hs": ("B", "T", "H"), "cs": ("B", "T", "H")},
                           suspects={k: {"hs": v[0], "cs": v[1]} for k, v in suspects.items()}))
-    return cases
+    return telling(cases)
 
 
 GRAD_AXES = {"x": ("B", "T", "I"), "h0": ("B", "H"), "c0": ("B", "H"), "Wx": ("I", "4H"),
@@ -204,7 +205,7 @@ def lstm_backward_cases(rng):
                 for k in a}
     cases.append(case(np.float64, dict(B=2, T=3, I=2, H=2), dict(dhs=dhs, **a), expected,
                       "against finite differences", atol=1e-7, axes=GRAD_AXES))
-    return cases
+    return telling(cases)
 
 
 def run_stacked(fn, inputs):
@@ -245,7 +246,7 @@ def stacked_lstm_forward_cases(rng):
             cases.append(case(dtype, sizes, dict(x=x, layers=layers, states=states), expected,
                               *notes, axes={"hs": ("B", "T", "H")},
                               suspects=stacking_suspects(x, layers, states, expected)))
-    return cases
+    return telling(cases)
 
 
 def _flat(hs, finals):

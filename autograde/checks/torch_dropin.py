@@ -11,6 +11,7 @@ import functools
 
 import numpy as np
 
+from autograde.checks.numpy_rnn import telling
 from autograde.checks.torch_naive import LOOP_HINTS, layer_inputs
 from autograde.checks.torch_run import (
     GATE_MISTAKES,
@@ -296,7 +297,7 @@ def lstm_cases(rng):
                  + ([] if with_hx else ["hx=None"]))
         cases.append(case(dtype, s, a, expected, *notes, axes=_lstm_axes(config),
                           suspects=_lstm_suspects(a, expected, dtype)))
-    return cases
+    return telling(cases)
 
 
 # --- LearnableInitLSTM
@@ -345,7 +346,7 @@ def learnable_init_cases(rng):
         cases.append(case(dtype, s, a, expected, *notes,
                           axes={"h_n": ("L*D", "B", "H"), "c_n": ("L*D", "B", "H")},
                           suspects=suspects))
-    return cases
+    return telling(cases)
 
 
 # --- masked_lstm_layer
@@ -366,6 +367,16 @@ def _masked_suspects(a, expected, dtype):
                               {**a, "lengths": np.full_like(a["lengths"], T)}, dtype))
     valid = (np.arange(T)[:, None] < a["lengths"])[..., None]  # (T, B, 1)
     held = a["h0"] if a["reverse"] else expected["h_n"]  # the state a padded step keeps
+    torch = M.load_torch()
+    args = {n: None if a[n] is None else torch.from_numpy(np.asarray(a[n], np.float64))
+            for n in ("x", "h0", "c0", "w_ih", "w_hh", "b_ih", "b_hh")}
+    loop = {}
+    for mistake, hint in LOOP_HINTS.items():
+        if mistake != "stops_early":  # where a padded batch's loop stops is another matter
+            with torch.no_grad():
+                out = M.masked_lstm_layer_mistaken(**args, lengths=a["lengths"],
+                                                   reverse=a["reverse"], mistake=mistake)[0]
+            loop[hint] = {"out": out.numpy().astype(dtype)}
     return {
         "lengths are ignored: every sequence runs over all T steps": full,
         "the state runs on through the padding: a padded step must leave (h, c) unchanged":
@@ -373,7 +384,7 @@ def _masked_suspects(a, expected, dtype):
         "out is not zero past a sequence's end (it repeats the state there)":
             {"out": np.where(valid, expected["out"], held[None]).astype(dtype),
              "h_n": expected["h_n"]},
-    }
+    } | loop
 
 
 @exercise("masked_lstm_layer", points=3, chapter=CHAPTER_12, run=run_masked,
@@ -390,5 +401,5 @@ def masked_lstm_layer_cases(rng):
         cases.append(case(dtype, s, a, expected, *notes,
                           axes={"out": ("T", "B", "H"), "dx": ("T", "B", "I")},
                           suspects=_masked_suspects(a, expected, dtype)))
-    return cases
+    return telling(cases)
 

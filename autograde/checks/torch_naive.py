@@ -7,6 +7,8 @@ The expected outputs and gradients come from the stand-ins in
 
 import numpy as np
 
+from autograde.checks.numpy_lstm import C_FROM_ZEROS, H_FOR_C, H_FROM_G
+from autograde.checks.numpy_rnn import NEVER_CARRIED, STEP_FROM_ZEROS, STOPS_EARLY, telling
 from autograde.checks.torch_run import (
     GATE_MISTAKES,
     arrays,
@@ -25,8 +27,6 @@ from autograde.checks.torch_run import (
     result,
     tensor,
 )
-from autograde.checks.numpy_lstm import C_FROM_ZEROS, H_FOR_C, H_FROM_G
-from autograde.checks.numpy_rnn import NEVER_CARRIED, STEP_FROM_ZEROS, STOPS_EARLY
 from autograde.references import torch_modules as M
 from autograde.registry import exercise
 from autograde.spec import case, random_array
@@ -158,7 +158,7 @@ def naive_lstm_cases(rng):
         notes = [] if with_state else ["no initial state"]
         cases.append(case(dtype, s, a, expected_outputs(run_naive, M.NaiveLSTM, a, dtype),
                           *notes, axes=NAIVE_AXES, suspects=_naive_suspects(a)))
-    return cases
+    return telling(cases)
 
 
 # --- fused_lstm_cell and lstm_layer
@@ -199,7 +199,7 @@ def fused_lstm_cell_cases(rng):
                           expected_outputs(run_cell, M.fused_lstm_cell, a, dtype),
                           *([] if bias else ["b_hh=None"]), axes=CELL_AXES,
                           suspects=suspects))
-    return cases
+    return telling(cases)
 
 
 def _cell_suspects(a, dtype):
@@ -269,5 +269,5 @@ def lstm_layer_cases(rng):
                           expected_outputs(run_layer, M.lstm_layer, a, dtype),
                           *([] if bias else ["no biases"]), axes=LAYER_AXES,
                           suspects=_layer_suspects(a, dtype)))
-    return cases
+    return telling(cases)
 

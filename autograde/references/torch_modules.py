@@ -113,6 +113,24 @@ def lstm_layer_mistaken(x, h0, c0, w_ih, w_hh, b_ih=None, b_hh=None, mistake=Non
     return out, (h, c)
 
 
+def masked_lstm_layer_mistaken(x, lengths, h0, c0, w_ih, w_hh, b_ih=None, b_hh=None,
+                               reverse=False, mistake=None):
+    """(out, (h_n, c_n)) of masked_lstm_layer with `mistake` in its loop (see
+    lstm_layer_mistaken): each sequence run alone over its own steps (backwards for
+    reverse), zeros past its end."""
+    torch = load_torch()
+    out = x.new_zeros(x.shape[0], x.shape[1], w_hh.shape[1])
+    h_n, c_n = [], []
+    for b, n in enumerate(int(n) for n in lengths):
+        seq = x[:n, b:b + 1].flip(0) if reverse else x[:n, b:b + 1]
+        o, (h, c) = lstm_layer_mistaken(seq, h0[b:b + 1], c0[b:b + 1], w_ih, w_hh, b_ih, b_hh,
+                                        mistake)
+        out[:n, b:b + 1] = o.flip(0) if reverse else o
+        h_n.append(h)
+        c_n.append(c)
+    return out, (torch.cat(h_n), torch.cat(c_n))
+
+
 def LSTM(*args, **kwargs):
     """torch.nn.LSTM itself."""
     return load_torch().nn.LSTM(*args, **kwargs)

@@ -49,6 +49,36 @@ STEP
 '''
 
 
+# A masked layer as posted for padded batches: a float mask blends the new state with the
+# old; CELL_UPDATE is the new cell state, STATE the (h, c) the gates read.
+MASKED = '''
+import torch
+
+
+def masked_lstm_layer(x, lengths, h0, c0, w_ih, w_hh, b_ih=None, b_hh=None, reverse=False):
+    T, B, _ = x.shape
+    lengths = torch.as_tensor(lengths)
+    mask = (torch.arange(T)[:, None] < lengths[None, :]).unsqueeze(-1).to(x.dtype)
+    h, c = h0, c0
+    outs = [None] * T
+    for t in (reversed(range(T)) if reverse else range(T)):
+        h_in, c_in = STATE
+        gates = x[t] @ w_ih.T + h_in @ w_hh.T
+        if b_ih is not None:
+            gates = gates + b_ih
+        if b_hh is not None:
+            gates = gates + b_hh
+        i, f, g, o = gates.chunk(4, 1)
+        c_new = CELL_UPDATE
+        h_new = o.sigmoid() * c_new.tanh()
+        m = mask[t]
+        h = m * h_new + (1 - m) * h
+        c = m * c_new + (1 - m) * c
+        outs[t] = h * m
+    return torch.stack(outs), (h, c)
+'''
+
+
 def naive(step):
     """The NaiveLSTM post with the loop `step` (indented for forward's body)."""
     return NAIVE.replace("STEP\n", step)
@@ -237,6 +267,13 @@ POSTS: list[Post] = [
                 out[t] = h
             return out, (h, c)
         ''', STOPS_EARLY, "preallocated T - 1 outputs"),
+    # ------------------------------------------------------------------ masked_lstm_layer
+    Post("torch-masked-c-from-h", "masked_lstm_layer", MASKED.replace(
+        "CELL_UPDATE", "f.sigmoid() * h_in + i.sigmoid() * g.tanh()").replace("STATE", "h, c"),
+        H_FOR_C, "a padded batch, mask arithmetic, h in the cell update"),
+    Post("torch-masked-never-carried", "masked_lstm_layer", MASKED.replace(
+        "CELL_UPDATE", "f.sigmoid() * c_in + i.sigmoid() * g.tanh()").replace("STATE", "h0, c0"),
+        NEVER_CARRIED, "a padded batch whose steps restart from h0, c0"),
     # ------------------------------------------------------------------ LSTM
     Post("torch-lstm-module-never-carried", "LSTM", '''
         import math
@@ -340,6 +377,9 @@ POSTS: list[Post] = [
             c_new = forget_g.sigmoid() * c + in_g.sigmoid() * cand.tanh()
             return out_g.sigmoid() * c_new.tanh(), c_new
         ''', None, "einsum and torch.split"),
+    Post("torch-masked-mask-arithmetic", "masked_lstm_layer", MASKED.replace(
+        "CELL_UPDATE", "f.sigmoid() * c_in + i.sigmoid() * g.tanh()").replace("STATE", "h, c"),
+        None, "a float mask instead of torch.where"),
     Post("torch-layer-module-adapted", "lstm_layer", '''
         import torch
         from torch import nn
