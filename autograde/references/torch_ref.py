@@ -276,9 +276,6 @@ def lstm_backward_mistaken(dhs, x, h0, c0, Wx, Wh, b, mistake):
 # Each is torch's own cell (torch.nn.RNN, torch.nn.LSTMCell, through rnn_step and
 # lstm_step) given the wrong state, or its output reshaped: never the recurrence written out.
 
-STATE_MISTAKES = ("never_carried", "c_from_h", "h_from_g")
-
-
 def lstm_forward_mistaken(x, h0, c0, Wx, Wh, b, mistake):
     """(hs, cs), each (B, T, H), of an LSTM loop with `mistake`:
 
@@ -301,8 +298,9 @@ def lstm_forward_mistaken(x, h0, c0, Wx, Wh, b, mistake):
 
 
 def lstm_step_mistaken(x, h, c, Wx, Wh, b, mistake):
-    """(h_next, c_next) of one step with `mistake`: those of lstm_forward_mistaken, or
-    "zero_state" (the step ignores h and c and starts from zeros), "zero_c" (it ignores c)."""
+    """(h_next, c_next) of one step with `mistake`: "c_from_h" or "h_from_g" (see
+    lstm_forward_mistaken), "zero_state" (the step ignores h and c and starts from zeros)
+    or "zero_c" (it ignores c)."""
     zeros = np.zeros_like(h)
     if mistake == "zero_state":
         return lstm_step(x, zeros, zeros, Wx, Wh, b)
@@ -343,9 +341,9 @@ def rnn_step_mistaken(x, h, Wx, Wh, b, mistake):
 
 
 def stacked_lstm_forward_mistaken(x, layers, states, mistake):
-    """(hs, final_states) of a stack whose every layer has `mistake` (a value of
-    STATE_MISTAKES, see lstm_forward_mistaken; or "stops_early": every layer's loop runs
-    over range(T - 1)). The final states are each layer's last (h, c)."""
+    """(hs, final_states) of a stack whose every layer has `mistake`: one of
+    lstm_forward_mistaken's, or "stops_early" (every layer's loop runs over range(T - 1)).
+    The final states are each layer's last (h, c)."""
     B = x.shape[0]
     hs, finals = x, []
     for k, layer in enumerate(layers):
