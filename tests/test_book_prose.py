@@ -100,3 +100,24 @@ def test_no_wrapped_line_starts_a_list_or_heading(path):
 ])
 def test_the_rule_catches_accidents_and_spares_real_lists(text, expected):
     assert [n for n, _ in accidental_blocks(text)] == expected
+
+
+# The reading page (book/00_how_to_read.md) lists every exercise with a difficulty and a time.
+EXERCISE_ROW = re.compile(r"^\| \{ref\}`(\w+) <ex-(\w+)>` \| (\d+) \| (\S+) \| ([^|]+) \|$", re.M)
+
+
+def test_the_reading_page_lists_every_exercise_once_with_difficulty_and_time():
+    from autograde.registry import exercises
+
+    registered = exercises()
+    rows = EXERCISE_ROW.findall((BOOK / "00_how_to_read.md").read_text())
+    ids = [label for _, label, _, _, _ in rows]
+    assert sorted(ids) == sorted(registered), (
+        f"missing: {sorted(set(registered) - set(ids))}; not registered: "
+        f"{sorted(set(ids) - set(registered))}; twice: {sorted({i for i in ids if ids.count(i) > 1})}")
+    for shown, label, chapter, difficulty, time in rows:
+        assert shown == label, f"the row of {label} shows {shown}"
+        assert registered[label].chapter.startswith(f"{int(chapter):02d}_"), (
+            f"{label} is in {registered[label].chapter}, the table says chapter {chapter}")
+        assert difficulty in ("1", "2", "3"), f"{label}: difficulty {difficulty!r} is not 1-3"
+        assert re.fullmatch(r"\d+(-\d+)? (min|h)", time.strip()), f"{label}: time {time!r}"
