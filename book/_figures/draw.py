@@ -64,7 +64,8 @@ def svg(name, width, height, title, desc, body):
     colors = sorted({INK, C_PATH, H_PATH, GRAD, MUTED})
     heads = "".join(
         f"<marker id='head-{c[1:]}' viewBox='0 0 10 10' refX='9' refY='5' markerWidth='10' "
-        f"markerHeight='10' markerUnits='userSpaceOnUse' orient='auto-start-reverse'><path d='M0,0 L10,5 L0,10 z' "
+        f"markerHeight='10' markerUnits='userSpaceOnUse' orient='auto-start-reverse'>"
+        f"<path d='M0,0 L10,5 L0,10 z' "
         f"fill='{c}'/></marker>" for c in colors)
     return (f"<svg xmlns='http://www.w3.org/2000/svg' width='{width}' height='{height}' "
             f"viewBox='0 0 {width} {height}' role='img' aria-labelledby='{name}-title "
@@ -88,7 +89,7 @@ def rnn_unrolled():
              text(175, 105, "hₜ₋₁", 13, H_PATH, "start"),
              text(215, 140, "=", 28)]
     x0 = 300
-    for k, label in enumerate(["1", "2", "3", "T"]):
+    for k in range(4):
         x = x0 + k * 140
         body += [box(x, 110, 70, 50, "RNN", FILL["cell"]),
                  arrow([(x + 35, 215), (x + 35, 162)]),
@@ -127,7 +128,7 @@ def lstm_cell():
     # The four gate blocks.
     gates = [("f", "σ", 252, "forget"), ("i", "σ", 318, "input"), ("g", "tanh", 384, "candidate"),
              ("o", "σ", 530, "output")]
-    for name, fn, x, role in gates:
+    for name, fn, x, _role in gates:
         fill = FILL["tanh"] if fn == "tanh" else FILL["sigma"]
         body += [arrow([(x if x < 400 else 260, 240), (x, 212)] if x < 400 else
                        [(385, 257), (x, 257), (x, 212)], INK, 1.4),
@@ -171,7 +172,7 @@ def bptt_cec():
             px = xs[k - 1]
             # Forward: c via × f and + i⊙g; h via W_h.
             body += [arrow([(px + 42, 82), (x - 42, 82)], C_PATH, 2.2),
-                     text((px + x) / 2, 74, f"× f", 12, C_PATH),
+                     text((px + x) / 2, 74, "× f", 12, C_PATH),
                      arrow([(px + 42, 222), (x - 42, 222)], H_PATH, 1.6),
                      arrow([(px + 30, 208), (x - 30, 112)], MUTED, 1.0),
                      # Backward along c: multiplied by f only, the carousel.
@@ -215,7 +216,8 @@ def stacking():
     body += [text(700, 95, "layer 2 reads", 12, MUTED, "start"),
              text(700, 111, "layer 1's hs", 12, MUTED, "start"),
              text(700, 127, "(B, T, H₁)", 12, MUTED, "start"),
-             text(380, 340, "Wx of layer k is (H of layer k−1, 4·H of layer k); dropout only between layers, never on h → h",
+             text(380, 340, "Wx of layer k is (H of layer k−1, 4·H of layer k); "
+                  "dropout only between layers, never on h → h",
                   12, MUTED)]
     return svg("stacking", 800, 355, "A stacked LSTM of two layers",
                "Two rows of LSTM cells over time steps 1 to T. The bottom layer reads the inputs "
@@ -332,7 +334,8 @@ def performance_ladder():
              ("hoisted input", "1 big product (T·B, I)·(I, 4H) + 1 product per step", "Wx read once"),
              ("compiled / graphs", "elementwise ops fused; launches recorded once", "fewer round trips"),
              ("fused cell (Triton)", "one kernel per step: gates stay in registers", "(B, 4H) never stored"),
-             ("cuDNN", "whole sequence in one library call, its own fused kernels", "launches per layer, not per op")]
+             ("cuDNN", "whole sequence in one library call, its own fused kernels",
+              "launches per layer, not per op")]
     body = [text(400, 26, "each rung moves less data or launches fewer kernels per step",
                  13, MUTED)]
     for k, (name, what, moves) in enumerate(rungs):
