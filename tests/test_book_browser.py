@@ -313,7 +313,9 @@ async () => {
   if (window.MathJax && MathJax.startup && MathJax.startup.promise) {
     await MathJax.startup.promise;
   }
-  const column = document.querySelector('article.bd-article, main, [role=main]') || document.body;
+  // The article's own column (querySelector with a list would return <main>, its ancestor).
+  const column = document.querySelector('article.bd-article') ||
+      document.querySelector('main') || document.body;
   const style = getComputedStyle(column);
   const right = column.getBoundingClientRect().right - parseFloat(style.paddingRight || 0);
   const scrolls = (el) => {
@@ -346,7 +348,11 @@ async () => {
   }
   const body = document.body.cloneNode(true);
   body.querySelectorAll('pre, code, script, style, textarea, .highlight').forEach(e => e.remove());
-  const rawTables = (body.textContent.match(/\|\s*:?-{3,}:?\s*\|/g) || []).length;
+  // A table Markdown did not render: a paragraph of rows `| a | b |`, whose `|---|` line
+  // smart quotes may have turned into `|—|`.
+  const rawTables = Array.from(body.querySelectorAll('p')).filter(p =>
+      /\|\s*:?(?:-{3,}|[\u2013\u2014]+):?\s*\|/.test(p.textContent) ||
+      p.textContent.split('\n').filter(l => /^\s*\|.*\|.*\|\s*$/.test(l)).length >= 2).length;
   const harness = [];
   for (const input of document.querySelectorAll('.cell_input, .cell .input')) {
     if (input.offsetParent === null) continue;  // not shown
