@@ -9,7 +9,8 @@ MathJax (no raw TeX left), every image loaded, every internal link and anchor pr
 and on single pages: a solution dropdown opens, and the glossary's Chinese characters
 are drawn with real glyphs. Every page is also laid out at a desktop width (1280 px) and
 a phone's (390 px) and measured (LAYOUT_JS): no display equation wider than its column
-at 1280 px, none cut off at 390 px (one that scrolls in its own box is fine on a phone),
+at 1280 px, none cut off at 390 px (one that scrolls in its own box, with a shadow at the
+edge that says so, is fine on a phone),
 no Markdown table left as raw `|---|` text, no line of cell output wider than the column
 (check()'s verdicts must wrap), and no harness cell (the Colab bootstrap, the cells that
 assert the prose's claims) shown to the reader. Screenshots of a few pages go to
@@ -318,14 +319,15 @@ async () => {
       document.querySelector('main') || document.body;
   const style = getComputedStyle(column);
   const right = column.getBoundingClientRect().right - parseFloat(style.paddingRight || 0);
-  const scrolls = (el) => {
+  // The box that scrolls an equation sideways within the column, if any.
+  const scroller = (el) => {
     for (let e = el; e && e !== column; e = e.parentElement) {
       const o = getComputedStyle(e).overflowX;
       if ((o === 'auto' || o === 'scroll') && e.getBoundingClientRect().right <= right + 1) {
-        return true;
+        return e;
       }
     }
-    return false;
+    return null;
   };
   const equations = [];
   for (const eq of document.querySelectorAll('mjx-container[display="true"]')) {
@@ -334,9 +336,12 @@ async () => {
     const width = inner.getBoundingClientRect().width;
     const room = right - left;
     if (width > room + 1) {
+      const box = scroller(eq);
       equations.push({tex: (eq.closest('.math') || eq).textContent.slice(0, 60),
                       width: Math.round(width), room: Math.round(room),
-                      scrollable: scrolls(eq)});
+                      scrollable: box !== null,
+                      // book.css's scroll shadows: a reader sees there is more to the right
+                      cue: box !== null && getComputedStyle(box).backgroundImage.includes('gradient')});
     }
   }
   const wideOutput = [];
@@ -421,10 +426,11 @@ def test_no_equation_overflows_its_column_on_a_desktop(layouts):
 
 
 def test_no_equation_is_cut_off_on_a_phone(layouts):
-    cut = {page: [e for e in m["equations"] if not e["scrollable"]]
+    cut = {page: [e for e in m["equations"] if not (e["scrollable"] and e["cue"])]
            for (page, width), m in layouts.items() if width == 390}
     cut = {page: eqs for page, eqs in cut.items() if eqs}
-    assert not cut, f"display equations cut off at 390 px (neither split nor scrollable): {cut}"
+    assert not cut, (f"display equations cut off at 390 px (neither split nor scrollable with "
+                     f"a cue, book.css's scroll shadows): {cut}")
 
 
 def test_no_markdown_table_is_left_as_text(layouts):
