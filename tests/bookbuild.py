@@ -24,6 +24,15 @@ def build_book(out_dir, edition="self-study"):
     `edition` is BOOK_EDITION (book/_ext/edition.py): "self-study" keeps the solutions,
     "course" leaves them out.
     """
+    prebuilt = os.environ.get("BOOK_PREBUILT")
+    if prebuilt:
+        # A site built beforehand (`jupyter-book build . --path-output DIR`, the same
+        # flags): BOOK_PREBUILT=DIR/_build/html reuses it instead of building again, for
+        # a second look with the browser test. The build test itself needs a fresh build.
+        html = Path(out_dir) / "_build" / "html"
+        html.parent.mkdir(parents=True, exist_ok=True)
+        html.symlink_to(Path(prebuilt).resolve(), target_is_directory=True)
+        return BuiltBook(html, 0, f"(the site in {prebuilt}, built beforehand)")
     # The jupyter-book installed beside this Python, else the one on PATH.
     jupyter_book = (shutil.which("jupyter-book", path=str(Path(sys.executable).parent))
                     or shutil.which("jupyter-book"))

@@ -7,7 +7,14 @@ who reads what), so every request to another host is refused and recorded. The t
 then check, on every page: no console errors, every equation typeset by the bundled
 MathJax (no raw TeX left), every image loaded, every internal link and anchor present;
 and on single pages: a solution dropdown opens, and the glossary's Chinese characters
-are drawn with real glyphs. Screenshots of a few pages go to _build/screenshots/.
+are drawn with real glyphs. Every page is also laid out at a desktop width (1280 px) and
+a phone's (390 px) and measured (LAYOUT_JS): no display equation wider than its column
+at 1280 px, none cut off at 390 px (one that scrolls in its own box, with a shadow at the
+edge that says so, is fine on a phone),
+no Markdown table left as raw `|---|` text, no line of cell output wider than the column
+(check()'s verdicts must wrap), and no harness cell (the Colab bootstrap, the cells that
+assert the prose's claims) shown to the reader. Screenshots of a few pages go to
+_build/screenshots/.
 
 Chromium comes from Debian's `chromium` package (`.ci/run` installs it, and the CJK font
 `fonts-noto-cjk`, when missing); Playwright is only the driver (`playwright install` is
@@ -78,9 +85,9 @@ def browser():
         browser.close()
 
 
-def open_page(browser, base, visit=None):
+def open_page(browser, base, visit=None, width=1280):
     """A new page whose requests to any host but `base` are refused (and recorded)."""
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    context = browser.new_context(viewport={"width": width, "height": 900})
     page = context.new_page()
     visit = visit if visit is not None else Visit()
 
@@ -294,3 +301,152 @@ def test_the_glossary_shows_chinese_characters(site, browser):
         f"Chinese characters are not drawn ({glyphs}): install a CJK font, e.g. Debian's "
         f"fonts-noto-cjk (.ci/run does)")
     assert not visit.console_errors and not visit.foreign_requests
+
+
+# ---------------------------------------------------------------------------------------
+# Layout at two widths. For every display equation: how wide it is against the room its
+# column leaves it, and whether it sits in a box that scrolls sideways. For every line
+# of cell output: whether its <pre> is wider than it shows. Raw table rows and harness
+# cells are found in the visible text.
+WIDTHS = (1280, 390)
+LAYOUT_JS = r"""
+async () => {
+  if (window.MathJax && MathJax.startup && MathJax.startup.promise) {
+    await MathJax.startup.promise;
+  }
+  // The article's own column (querySelector with a list would return <main>, its ancestor).
+  const column = document.querySelector('article.bd-article') ||
+      document.querySelector('main') || document.body;
+  const style = getComputedStyle(column);
+  const right = column.getBoundingClientRect().right - parseFloat(style.paddingRight || 0);
+  // The box that scrolls an equation sideways within the column, if any.
+  const scroller = (el) => {
+    for (let e = el; e && e !== column; e = e.parentElement) {
+      const o = getComputedStyle(e).overflowX;
+      if ((o === 'auto' || o === 'scroll') && e.getBoundingClientRect().right <= right + 1) {
+        return e;
+      }
+    }
+    return null;
+  };
+  const equations = [];
+  for (const eq of document.querySelectorAll('mjx-container[display="true"]')) {
+    const inner = eq.querySelector('mjx-math') || eq;
+    const left = eq.getBoundingClientRect().left;
+    const width = inner.getBoundingClientRect().width;
+    const room = right - left;
+    if (width > room + 1) {
+      const box = scroller(eq);
+      equations.push({tex: (eq.closest('.math') || eq).textContent.slice(0, 60),
+                      width: Math.round(width), room: Math.round(room),
+                      scrollable: box !== null,
+                      // book.css's scroll shadows: a reader sees there is more to the right
+                      cue: box !== null && getComputedStyle(box).backgroundImage.includes('gradient')});
+    }
+  }
+  const wideOutput = [];
+  for (const pre of document.querySelectorAll('.cell_output pre, .output pre')) {
+    if (pre.scrollWidth > pre.clientWidth + 1) {
+      const line = pre.textContent.split('\n').reduce((a, b) => (b.length > a.length ? b : a), '');
+      wideOutput.push(line.slice(0, 80));
+    }
+  }
+  const body = document.body.cloneNode(true);
+  body.querySelectorAll('pre, code, script, style, textarea, .highlight').forEach(e => e.remove());
+  // A table Markdown did not render: a paragraph of rows `| a | b |`, whose `|---|` line
+  // smart quotes may have turned into `|—|`.
+  const rawTables = Array.from(body.querySelectorAll('p')).filter(p =>
+      /\|\s*:?(?:-{3,}|[\u2013\u2014]+):?\s*\|/.test(p.textContent) ||
+      p.textContent.split('\n').filter(l => /^\s*\|.*\|.*\|\s*$/.test(l)).length >= 2).length;
+  const harness = [];
+  for (const input of document.querySelectorAll('.cell_input, .cell .input')) {
+    if (input.offsetParent === null) continue;  // not shown
+    const text = input.innerText;
+    if (text.includes('fetch and install the course') ||
+        /^\s*assert /m.test(text)) {
+      harness.push(text.trim().split('\n')[0].slice(0, 80));
+    }
+  }
+  return {equations, wideOutput, rawTables, harness};
+}
+"""
+
+
+@pytest.fixture(scope="module")
+def layouts(site, browser):
+    """{(page path, width): what LAYOUT_JS measured} for every page at every width."""
+    base, html = site
+    pages = sorted(str(p.relative_to(html)) for p in html.rglob("*.html")
+                   if not {"_static", "_sources", "_images"} & set(p.relative_to(html).parts)
+                   and 'http-equiv="Refresh"' not in p.read_text())
+    seen = {}
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    for width in WIDTHS:
+        for path in pages:
+            page, _ = open_page(browser, base, width=width)
+            page.goto(base + path, wait_until="load")
+            seen[path, width] = page.evaluate(LAYOUT_JS)
+            _layout_screenshots(page, path, width)
+            page.context.close()
+    summary = {f"{w}px": {"pages": sum(1 for (_, x) in seen if x == w),
+                          "overflowing equations": sum(len(m["equations"]) for (p, x), m in
+                                                       seen.items() if x == w),
+                          "of which scrollable": sum(sum(e["scrollable"] for e in m["equations"])
+                                                     for (p, x), m in seen.items() if x == w)}
+               for w in WIDTHS}
+    (SCREENSHOTS / "layout.json").write_text(json.dumps(
+        {"summary": summary, "pages": {f"{p} @{w}": m for (p, w), m in seen.items()}}, indent=1))
+    print("layout:", json.dumps(summary))
+    return seen
+
+
+def _layout_screenshots(page, path, width):
+    """The views the book's readers complained about, as they look now."""
+    name = path.replace("/", "_").replace(".html", "")
+    if path == "book/03_lstm_cell.html":
+        figure = page.locator("figure:has(img[src*='lstm_cell'])").first
+        if width == 1280 and figure.count():
+            figure.scroll_into_view_if_needed()
+            figure.screenshot(path=SCREENSHOTS / "lstm_cell_diagram_1280.png")
+        equations = page.locator("mjx-container[display='true']").first
+        if equations.count():
+            equations.scroll_into_view_if_needed()
+            page.screenshot(path=SCREENSHOTS / f"{name}_equations_{width}.png")
+    if path == "book/51_bug_clinic.html":
+        output = page.locator(".cell_output pre").nth(1)
+        if output.count():
+            output.scroll_into_view_if_needed()
+            page.screenshot(path=SCREENSHOTS / f"{name}_output_{width}.png")
+
+
+def test_no_equation_overflows_its_column_on_a_desktop(layouts):
+    wide = {page: m["equations"] for (page, width), m in layouts.items()
+            if width == 1280 and m["equations"]}
+    assert not wide, f"display equations wider than the column at 1280 px (split them): {wide}"
+
+
+def test_no_equation_is_cut_off_on_a_phone(layouts):
+    cut = {page: [e for e in m["equations"] if not (e["scrollable"] and e["cue"])]
+           for (page, width), m in layouts.items() if width == 390}
+    cut = {page: eqs for page, eqs in cut.items() if eqs}
+    assert not cut, (f"display equations cut off at 390 px (neither split nor scrollable with "
+                     f"a cue, book.css's scroll shadows): {cut}")
+
+
+def test_no_markdown_table_is_left_as_text(layouts):
+    raw = {f"{page} @{width}": m["rawTables"] for (page, width), m in layouts.items()
+           if m["rawTables"]}
+    assert not raw, f"pages showing raw `|---|` table rows (set the GFM renderer): {raw}"
+
+
+def test_cell_output_wraps_to_the_column(layouts):
+    wide = {f"{page} @{width}": m["wideOutput"] for (page, width), m in layouts.items()
+            if m["wideOutput"]}
+    assert not wide, f"cell output lines wider than the column: {wide}"
+
+
+def test_no_harness_cell_is_shown(layouts):
+    shown = {f"{page} @{width}": m["harness"] for (page, width), m in layouts.items()
+             if m["harness"]}
+    assert not shown, (f"bootstrap or claim cells shown to the reader (tag them remove-cell or "
+                       f"remove-input): {shown}")

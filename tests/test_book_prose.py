@@ -100,3 +100,53 @@ def test_no_wrapped_line_starts_a_list_or_heading(path):
 ])
 def test_the_rule_catches_accidents_and_spares_real_lists(text, expected):
     assert [n for n, _ in accidental_blocks(text)] == expected
+
+
+# The reading page (book/00_how_to_read.md) lists every exercise with a difficulty and a time.
+EXERCISE_ROW = re.compile(r"^\| \{ref\}`(\w+) <ex-(\w+)>` \| (\d+) \| (\S+) \| ([^|]+) \|$", re.M)
+
+
+def test_the_reading_page_lists_every_exercise_once_with_difficulty_and_time():
+    from autograde.registry import exercises
+
+    registered = exercises()
+    rows = EXERCISE_ROW.findall((BOOK / "00_how_to_read.md").read_text())
+    ids = [label for _, label, _, _, _ in rows]
+    assert sorted(ids) == sorted(registered), (
+        f"missing: {sorted(set(registered) - set(ids))}; not registered: "
+        f"{sorted(set(ids) - set(registered))}; twice: {sorted({i for i in ids if ids.count(i) > 1})}")
+    for shown, label, chapter, difficulty, time in rows:
+        assert shown == label, f"the row of {label} shows {shown}"
+        assert registered[label].chapter.startswith(f"{int(chapter):02d}_"), (
+            f"{label} is in {registered[label].chapter}, the table says chapter {chapter}")
+        assert difficulty in ("1", "2", "3"), f"{label}: difficulty {difficulty!r} is not 1-3"
+        assert re.fullmatch(r"\d+(-\d+)? (min|h)", time.strip()), f"{label}: time {time!r}"
+
+
+# The harness a reader should not see: each chapter's first code cell (the Colab bootstrap
+# and imports) and the cells that assert the prose's claims (the code cell after one whose
+# output nbval ignores). They stay in the notebook and nbval runs them; the rendered book
+# leaves them out: `remove-cell` where they print nothing, `remove-input` where the printed
+# verdict is worth showing. tests/test_book_browser.py checks the rendered pages.
+HIDDEN = {"remove-cell", "remove-input"}
+# Chapters whose code cells another change re-executes; tag them after it lands, then
+# drop them from here (strict: the test fails once they are tagged, as a reminder).
+TAGS_PENDING = {"06_initial_states.ipynb", "24_tf1_initial_states_keras.ipynb"}
+
+
+def harness_cells(path):
+    cells = [c for c in nbformat.read(path, as_version=4).cells if c.cell_type == "code"]
+    found = [("the bootstrap cell", cells[0])]
+    for n, cell in enumerate(cells[1:], 1):
+        if "nbval-ignore-output" in cells[n - 1].metadata.get("tags", []) and "assert " in cell.source:
+            found.append((f"code cell {n}, a claim", cell))
+    return found
+
+
+@pytest.mark.parametrize("path", sorted(BOOK.glob("*.ipynb")), ids=lambda p: p.name)
+def test_harness_cells_are_hidden_in_the_book(path, request):
+    if path.name in TAGS_PENDING:
+        request.applymarker(pytest.mark.xfail(strict=True, reason="tags pending: see TAGS_PENDING"))
+    shown = [what for what, cell in harness_cells(path)
+             if not HIDDEN & set(cell.metadata.get("tags", []))]
+    assert not shown, f"{path.name}: tag these remove-cell (or remove-input if they print): {shown}"

@@ -123,6 +123,20 @@ def test_a_bias_with_a_batch_axis_fails(shape):
 
 
 @pytest.mark.parametrize("mistake, feedback", [
+    (lambda rng, shape: rng.random(shape), "draws only non-negative weights"),
+    (lambda rng, shape: np.full(shape, 0.1), "sets every weight to 0.1"),
+])
+def test_an_rnn_initialisation_of_one_sign_or_one_value_fails(mistake, feedback):
+    """As for the LSTM: uniform on [0, 1) saturates tanh (the bias may be zeros)."""
+    def clinic_rnn_init(input_size, hidden_size, rng):
+        return {"Wx": mistake(rng, (input_size, hidden_size)),
+                "Wh": mistake(rng, (hidden_size, hidden_size)), "b": np.zeros(hidden_size)}
+
+    report = run_checks(clinic_rnn_init, registry.get("clinic_rnn_init"), np.random.default_rng(5))
+    assert not report.passed and feedback in report.summary(), report.summary()
+
+
+@pytest.mark.parametrize("mistake, feedback", [
     (lambda rng, shape: np.full(shape, 0.1), "sets every weight to 0.1"),
     (lambda rng, shape: rng.normal(0, 1, shape), "outside PyTorch's range"),
     (lambda rng, shape: rng.uniform(0, 0.01, shape), "non-negative"),

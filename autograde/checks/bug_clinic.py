@@ -13,7 +13,7 @@ exercise, with its case builder (and so with its suspects):
 The others are checked here:
 
     clinic_rnn_init       (bug 2) the RNN's initial weights; the bias must not depend on
-                          the batch size
+                          the batch size, and the weights not all be positive
     clinic_lstm_init      (bug 3) weights in PyTorch's range, not uniform on [0, 1)
     clinic_layer_cells    (bug 8) one TF1 LSTMCell per layer of a MultiRNNCell, not [cell] * n
     clinic_test_weights   (bug 9) weights with which a wrong gate order shows (not constant)
@@ -83,10 +83,27 @@ def _learners_weights(fn, inputs, shapes):
 INIT_OK = "the weights have the shapes and range an initialisation needs (1 = yes)"
 
 
+RNN_SATURATING = ("draws only non-negative weights (uniform on [0, 1), as np.random.rand "
+                  "does?): every unit's input then grows with the sum of the inputs and "
+                  "tanh saturates at 1, where its gradient vanishes; draw them centred on 0 "
+                  "(e.g. normal with a small standard deviation)")
+
+
 def run_rnn_init(fn, inputs):
-    """fn(input_size, hidden_size, rng) -> {"Wx" (I, H), "Wh" (H, H), "b" (H,)}."""
+    """fn(input_size, hidden_size, rng) -> {"Wx" (I, H), "Wh" (H, H), "b" (H,)}: the
+    weights Wx and Wh not all equal and of both signs (the bias may be zeros)."""
     I, H = inputs["input_size"], inputs["hidden_size"]
     _learners_weights(fn, inputs, {"Wx": (I, H), "Wh": (H, H), "b": (H,)})
+    # The signs are judged on a draw of 128 weights, which a centred initialisation makes
+    # all positive with probability 2**-128 (a small case's few weights could be, by chance).
+    w = _learners_weights(fn, {**inputs, "input_size": 8, "hidden_size": 8},
+                          {"Wx": (8, 8), "Wh": (8, 8), "b": (8,)})
+    values = np.concatenate([w[k].ravel() for k in ("Wx", "Wh")]).astype(np.float64)
+    if values.max() == values.min():
+        raise SubmissionError(f"sets every weight to {values[0]:.4g}: draw them at random, or "
+                              f"every unit of a layer computes the same thing")
+    if values.min() >= 0:
+        raise SubmissionError(RNN_SATURATING)
     return {INIT_OK: np.array(1.0)}
 
 

@@ -5,7 +5,14 @@ One module for chapters 3 to 5: forward beside backward and stacking, built on `
 
 import numpy as np
 
-from autograde.checks.numpy_rnn import SKIPS_LAST, STOPS_EARLY, step_sizes
+from autograde.checks.numpy_rnn import (
+    NEVER_CARRIED,
+    SKIPS_LAST,
+    STEP_FROM_ZEROS,
+    STOPS_EARLY,
+    step_sizes,
+    telling,
+)
 from autograde.references import numpy_ref
 from autograde.references import torch_ref as ref
 from autograde.registry import exercise
@@ -48,6 +55,9 @@ def _forget_fixed_at_one(a):
     return {**a, "Wx": Wx, "Wh": Wh, "b": b}
 
 
+H_FROM_G = "h = o * tanh(g); it is o * tanh(c), with the new cell state c"
+
+
 def gate_suspects(a, fwd, h_from_g):
     """Known gate mistakes for an LSTM function `fwd(**a)`, as the outputs they would give.
 
@@ -59,11 +69,15 @@ def gate_suspects(a, fwd, h_from_g):
         "gates in TensorFlow's order i, g(j), f, o; this book uses i, f, g, o":
             fwd(**_permute_gates(a, "igfo")),
         "the forget gate is missing or fixed at 1": fwd(**_forget_fixed_at_one(a)),
-        "h = o * tanh(g); it is o * tanh(c), with the new cell state c": h_from_g(**a),
+        H_FROM_G: h_from_g(**a),
     }
 
 
 SWAPPED_STATES = "{} are returned swapped (the hidden state first, then the cell state)"
+H_FOR_C = ("the cell update uses h_prev where it needs c_prev: c_next = f * c_prev + i * g "
+           "(the cell state carries on, not the hidden state)")
+C_FROM_ZEROS = ("the step ignores the cell state c it is given and starts it from zeros: "
+                "c_next = f * c + i * g with the c passed in")
 
 
 def sequence_suspects(a, hs, cs):
@@ -74,8 +88,9 @@ def sequence_suspects(a, hs, cs):
     skipped_h, skipped_c = hs.copy(), cs.copy()
     skipped_h[:, -1] = skipped_c[:, -1] = 0
     out[SKIPS_LAST] = (skipped_h, skipped_c)
-    if hs.shape[1] > 1:
-        out[STOPS_EARLY] = (hs[:, :-1], cs[:, :-1])
+    out[STOPS_EARLY] = (hs[:, :-1], cs[:, :-1])  # with T = 1: no step, shape (B, 0, H)
+    out[NEVER_CARRIED] = ref.lstm_forward_mistaken(**a, mistake="never_carried")
+    out[H_FOR_C] = ref.lstm_forward_mistaken(**a, mistake="c_from_h")
     out[SWAPPED_STATES.format("hs and cs")] = (cs, hs)
     if a["x"].shape[0] == a["x"].shape[1]:  # B == T: reading x as (T, B, I) still runs
         tm = ref.lstm_forward(**{**a, "x": a["x"].transpose(1, 0, 2)})
@@ -99,11 +114,15 @@ def lstm_step_cases(rng):
                                               ref.lstm_step_h_from_g).items()}
         suspects[SWAPPED_STATES.format("h_next and c_next")] = {"h_next": c_next,
                                                                 "c_next": h_next}
+        for mistake, hint in (("c_from_h", H_FOR_C), ("zero_state", STEP_FROM_ZEROS),
+                              ("zero_c", C_FROM_ZEROS)):
+            suspects[hint] = dict(zip(("h_next", "c_next"),
+                                      ref.lstm_step_mistaken(**step, mistake=mistake)))
         cases.append(case(dtype, step_sizes(s), step,
                           {"h_next": h_next, "c_next": c_next},
                           axes={"h_next": ("B", "H"), "c_next": ("B", "H")},
                           suspects=suspects))
-    return cases
+    return telling(cases)
 
 
 @exercise("lstm_forward", points=3, chapter=CHAPTER_3, run=call_returning("hs", "cs"),
@@ -118,7 +137,7 @@ def lstm_forward_cases(rng):
         cases.append(case(dtype, s, a, {"hs": hs, "cs": cs},
                           axes={"hs": ("B", "T", "H"), "cs": ("B", "T", "H")},
                           suspects={k: {"hs": v[0], "cs": v[1]} for k, v in suspects.items()}))
-    return cases
+    return telling(cases)
 
 
 GRAD_AXES = {"x": ("B", "T", "I"), "h0": ("B", "H"), "c0": ("B", "H"), "Wx": ("I", "4H"),
@@ -186,7 +205,7 @@ def lstm_backward_cases(rng):
                 for k in a}
     cases.append(case(np.float64, dict(B=2, T=3, I=2, H=2), dict(dhs=dhs, **a), expected,
                       "against finite differences", atol=1e-7, axes=GRAD_AXES))
-    return cases
+    return telling(cases)
 
 
 def run_stacked(fn, inputs):
@@ -227,7 +246,7 @@ def stacked_lstm_forward_cases(rng):
             cases.append(case(dtype, sizes, dict(x=x, layers=layers, states=states), expected,
                               *notes, axes={"hs": ("B", "T", "H")},
                               suspects=stacking_suspects(x, layers, states, expected)))
-    return cases
+    return telling(cases)
 
 
 def _flat(hs, finals):
@@ -255,6 +274,10 @@ def stacking_suspects(x, layers, states, expected):
     if states is not None:
         out["the given states are ignored (zeros used instead)"] = \
             _flat(*ref.stacked_lstm_forward(x, layers, None))
+    # Mistakes inside each layer's loop, named by hs alone (whatever final states they give).
+    for mistake, hint in (("never_carried", NEVER_CARRIED), ("c_from_h", H_FOR_C),
+                          ("h_from_g", H_FROM_G), ("stops_early", STOPS_EARLY)):
+        out[hint] = {"hs": ref.stacked_lstm_forward_mistaken(x, layers, states, mistake)[0]}
     out["the final states are returned as (c_T, h_T); each is (h_T, c_T)"] = {
         **{f"h_T[{k}]": expected[f"c_T[{k}]"] for k in range(n)},
         **{f"c_T[{k}]": expected[f"h_T[{k}]"] for k in range(n)}}

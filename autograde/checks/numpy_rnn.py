@@ -37,6 +37,34 @@ TRANSPOSED_WH = "the weights Wh are used transposed (h @ Wh.T); the book compute
 SKIPS_LAST = "the loop skips the last timestep (range(T - 1)?); it runs over range(T)"
 STOPS_EARLY = ("the loop runs over range(T - 1) and never sees the last timestep (the outputs "
                "have T - 1 steps); it runs over range(T)")
+# Mistakes in how the state flows, phrased as their cause (shared with numpy_lstm and the
+# PyTorch checks).
+NEVER_CARRIED_H = ("each step starts again from h0: the loop never passes h_next on (the next "
+                   "step must read the h the last one returned)")
+NEVER_CARRIED = ("each step starts again from h0 and c0: the loop never passes h_next, c_next "
+                 "on (the next step must read the h and c the last one returned)")
+STEP_FROM_ZEROS = ("the step ignores the state it is given and starts from zeros: compute "
+                   "from the h (and c) passed in")
+SIGMOID_RNN = ("the simple RNN squashes with sigmoid where it needs tanh: "
+               "h_next = tanh(x @ Wx + h @ Wh + b)")
+
+
+def telling(cases):
+    """The cases, each without the suspects that its right outputs match too (within the
+    tolerance a suspect is matched by, compare._suspect's): a mistake that changes nothing
+    in a case (a state never carried, with one timestep) is no diagnosis there."""
+    for c in cases:
+        tol = max(c.atol, 1e-6)
+        c.suspects = {hint: wrong for hint, wrong in c.suspects.items()
+                      if not all(_same(v, c.expected.get(k), tol) for k, v in wrong.items())}
+    return cases
+
+
+def _same(got, want, tol):
+    if type(got) is not np.ndarray or type(want) is not np.ndarray or got.shape != want.shape:
+        return False
+    got, want = got.astype(np.float64), want.astype(np.float64)
+    return bool((np.abs(got - want) <= tol * (1 + np.abs(want))).all())
 
 
 def forward_suspects(a, fwd, hs):
@@ -47,9 +75,11 @@ def forward_suspects(a, fwd, hs):
     out = {"the initial state h0 is ignored (zeros used instead)":
            fwd(a["x"], zeros, *[a[k] for k in list(a)[2:]]),
            SKIPS_LAST: skipped,
-           TRANSPOSED_WH: fwd(**{**a, "Wh": a["Wh"].T})}
-    if hs.shape[1] > 1:
-        out[STOPS_EARLY] = hs[:, :-1]
+           TRANSPOSED_WH: fwd(**{**a, "Wh": a["Wh"].T}),
+           NEVER_CARRIED_H: ref.rnn_forward_mistaken(**a, mistake="never_carried"),
+           SIGMOID_RNN: ref.rnn_forward_mistaken(**a, mistake="sigmoid"),
+           # With T = 1 that loop runs no step at all: hs has shape (B, 0, H).
+           STOPS_EARLY: hs[:, :-1]}
     if a["x"].shape[0] == a["x"].shape[1]:  # B == T: reading x as (T, B, I) still runs
         x_tm = a["x"].transpose(1, 0, 2)
         out["x is read as time-major (T, B, I); it is batch-major (B, T, I)"] = \
@@ -68,9 +98,14 @@ def rnn_step_cases(rng):
         step = dict(x=a["x"][:, 0], h=a["h0"], Wx=a["Wx"], Wh=a["Wh"], b=a["b"])
         cases.append(case(dtype, step_sizes(s), step, {"h_next": ref.rnn_step(**step)},
                           axes={"h_next": ("B", "H")},
-                          suspects={TRANSPOSED_WH: {
-                              "h_next": ref.rnn_step(**{**step, "Wh": step["Wh"].T})}}))
-    return cases
+                          suspects={
+                              TRANSPOSED_WH: {
+                                  "h_next": ref.rnn_step(**{**step, "Wh": step["Wh"].T})},
+                              SIGMOID_RNN: {
+                                  "h_next": ref.rnn_step_mistaken(**step, mistake="sigmoid")},
+                              STEP_FROM_ZEROS: {"h_next": ref.rnn_step_mistaken(
+                                  **step, mistake="zero_state")}}))
+    return telling(cases)
 
 
 @exercise("rnn_forward", points=2, chapter=CHAPTER_1, run=call_returning("hs"),
@@ -82,7 +117,7 @@ def rnn_forward_cases(rng):
         hs = ref.rnn_forward(**a)
         cases.append(case(dtype, s, a, {"hs": hs}, axes={"hs": ("B", "T", "H")},
                           suspects=forward_suspects(a, ref.rnn_forward, hs)))
-    return cases
+    return telling(cases)
 
 
 GRAD_AXES = {"x": ("B", "T", "I"), "h0": ("B", "H"), "Wx": ("I", "H"), "Wh": ("H", "H"),
@@ -109,4 +144,4 @@ def rnn_backward_cases(rng):
                 for k in a}
     cases.append(case(np.float64, dict(B=2, T=3, I=2, H=3), dict(dhs=dhs, **a), expected,
                       "against finite differences", atol=1e-7, axes=GRAD_AXES))
-    return cases
+    return telling(cases)

@@ -11,7 +11,8 @@ import functools
 
 import numpy as np
 
-from autograde.checks.torch_naive import layer_inputs
+from autograde.checks.numpy_rnn import telling
+from autograde.checks.torch_naive import LOOP_HINTS, layer_inputs
 from autograde.checks.torch_run import (
     GATE_MISTAKES,
     WEIGHT_NAMES,
@@ -153,10 +154,12 @@ def lstm_inputs(rng, dtype, config, B, T, I, H, with_hx=True):
                 dc_n=random_array(rng, (L * D, B, H), dtype))
 
 
-def _stack_variant(a, mode):
+def _stack_variant(a, mode, mistake=None):
     """The forward outputs of an LSTM stack built layer by layer from one-layer nn.LSTMs,
     with a mistake in the backward direction: mode "forwards" (it reads the sequence
-    forwards) or "unflipped" (its outputs are left in reversed time order)."""
+    forwards) or "unflipped" (its outputs are left in reversed time order); or, with mode
+    None, a mistake in every layer's loop (`mistake`, one of torch_modules.LOOP_MISTAKES;
+    then h_n and c_n are each layer's last computed state)."""
     torch = M.load_torch()
     config, H = a["config"], a["H"]
     L, D = config.get("num_layers", 1), 2 if config.get("bidirectional") else 1
@@ -174,8 +177,10 @@ def _stack_variant(a, mode):
             for d, suffix in enumerate(("", "_reverse")[:D]):
                 layer_w = [w.get(f"{n}_l{k}{suffix}") for n in WEIGHT_NAMES]
                 flip = d == 1 and mode != "forwards"
-                out, (h, c) = M.lstm_layer(x.flip(0) if flip else x, h0[k * D + d],
-                                                   c0[k * D + d], *layer_w)
+                layer = (M.lstm_layer if mistake is None else
+                         functools.partial(M.lstm_layer_mistaken, mistake=mistake))
+                out, (h, c) = layer(x.flip(0) if flip else x, h0[k * D + d], c0[k * D + d],
+                                    *layer_w)
                 outs.append(out.flip(0) if flip and mode != "unflipped" else out)
                 h_n.append(h)
                 c_n.append(c)
@@ -244,6 +249,9 @@ def _lstm_suspects(a, expected, dtype):
             _stack_variant(a, "forwards")
         out["the backward direction's outputs are not flipped back: output[t] must belong "
             "to step t"] = _stack_variant(a, "unflipped")
+    if not config.get("proj_size"):  # _stack_variant has no projection
+        for mistake, hint in LOOP_HINTS.items():
+            out[hint] = {"output": _stack_variant(a, None, mistake)["output"]}
     if D == 2:
         # h_n[layer * D + direction], as nn.LSTM; the mistake is h_n[direction * L + layer].
         order = [d * L + k for k in range(L) for d in range(D)]
@@ -289,7 +297,7 @@ def lstm_cases(rng):
                  + ([] if with_hx else ["hx=None"]))
         cases.append(case(dtype, s, a, expected, *notes, axes=_lstm_axes(config),
                           suspects=_lstm_suspects(a, expected, dtype)))
-    return cases
+    return telling(cases)
 
 
 # --- LearnableInitLSTM
@@ -338,7 +346,7 @@ def learnable_init_cases(rng):
         cases.append(case(dtype, s, a, expected, *notes,
                           axes={"h_n": ("L*D", "B", "H"), "c_n": ("L*D", "B", "H")},
                           suspects=suspects))
-    return cases
+    return telling(cases)
 
 
 # --- masked_lstm_layer
@@ -359,6 +367,16 @@ def _masked_suspects(a, expected, dtype):
                               {**a, "lengths": np.full_like(a["lengths"], T)}, dtype))
     valid = (np.arange(T)[:, None] < a["lengths"])[..., None]  # (T, B, 1)
     held = a["h0"] if a["reverse"] else expected["h_n"]  # the state a padded step keeps
+    torch = M.load_torch()
+    args = {n: None if a[n] is None else torch.from_numpy(np.asarray(a[n], np.float64))
+            for n in ("x", "h0", "c0", "w_ih", "w_hh", "b_ih", "b_hh")}
+    loop = {}
+    for mistake, hint in LOOP_HINTS.items():
+        if mistake != "stops_early":  # where a padded batch's loop stops is another matter
+            with torch.no_grad():
+                out = M.masked_lstm_layer_mistaken(**args, lengths=a["lengths"],
+                                                   reverse=a["reverse"], mistake=mistake)[0]
+            loop[hint] = {"out": out.numpy().astype(dtype)}
     return {
         "lengths are ignored: every sequence runs over all T steps": full,
         "the state runs on through the padding: a padded step must leave (h, c) unchanged":
@@ -366,7 +384,7 @@ def _masked_suspects(a, expected, dtype):
         "out is not zero past a sequence's end (it repeats the state there)":
             {"out": np.where(valid, expected["out"], held[None]).astype(dtype),
              "h_n": expected["h_n"]},
-    }
+    } | loop
 
 
 @exercise("masked_lstm_layer", points=3, chapter=CHAPTER_12, run=run_masked,
@@ -383,5 +401,5 @@ def masked_lstm_layer_cases(rng):
         cases.append(case(dtype, s, a, expected, *notes,
                           axes={"out": ("T", "B", "H"), "dx": ("T", "B", "I")},
                           suspects=_masked_suspects(a, expected, dtype)))
-    return cases
+    return telling(cases)
 

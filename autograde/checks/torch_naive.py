@@ -7,6 +7,8 @@ The expected outputs and gradients come from the stand-ins in
 
 import numpy as np
 
+from autograde.checks.numpy_lstm import C_FROM_ZEROS, H_FOR_C, H_FROM_G
+from autograde.checks.numpy_rnn import NEVER_CARRIED, STEP_FROM_ZEROS, STOPS_EARLY, telling
 from autograde.checks.torch_run import (
     GATE_MISTAKES,
     arrays,
@@ -101,6 +103,7 @@ def _naive_suspects(a):
             "nn.Linear)"] = forward({n: v.T if n.startswith("W") else v for n, v in w.items()})
     if a["h0"] is not None:
         out["the initial state is ignored (zeros used instead)"] = forward(w, h0=None, c0=None)
+    out.update(_naive_loop_suspects(a))
     right = forward(w)
     out["h_T and c_T are returned swapped: forward returns (hs, (h_T, c_T))"] = {
         **right, "h_T": right["c_T"], "c_T": right["h_T"]}
@@ -109,6 +112,33 @@ def _naive_suspects(a):
             "T = x.shape[1] steps"] = forward(w, x=float64(a["x"])[:, :1],
                                             dhs=float64(a["dhs"])[:, :1])
     return {k: {n: v.astype(a["x"].dtype) for n, v in s.items()} for k, s in out.items()}
+
+
+# Loop and cell mistakes (see torch_modules.LOOP_MISTAKES), named by the hidden states.
+LOOP_HINTS = {"never_carried": NEVER_CARRIED, "c_from_h": H_FOR_C, "h_from_g": H_FROM_G,
+              "stops_early": STOPS_EARLY}
+
+
+def loop_outputs(x, h0, c0, w_ih, w_hh, b_ih, b_hh, mistake):
+    """The hidden states (T, B, H) of torch_modules.lstm_layer_mistaken on float64 arrays
+    (time-major x; h0, c0 None for zeros), as a float64 array."""
+    torch = M.load_torch()
+    t = {n: None if v is None else torch.from_numpy(np.asarray(v, np.float64))
+         for n, v in dict(x=x, h0=h0, c0=c0, w_ih=w_ih, w_hh=w_hh, b_ih=b_ih, b_hh=b_hh).items()}
+    B, H = x.shape[1], w_hh.shape[1]
+    for n in ("h0", "c0"):
+        t[n] = torch.zeros(B, H, dtype=torch.float64) if t[n] is None else t[n]
+    with torch.no_grad():
+        return M.lstm_layer_mistaken(**t, mistake=mistake)[0].numpy()
+
+
+def _naive_loop_suspects(a):
+    """NaiveLSTM's loop mistakes, as the hs (B, T, H) they would give."""
+    w = {n: np.concatenate([a["weights"][f"{p}{k}"] for k in "ifgo"])
+         for n, p in (("w_ih", "W_i"), ("w_hh", "W_h"), ("b_ih", "b_i"), ("b_hh", "b_h"))}
+    x = a["x"].transpose(1, 0, 2)
+    return {hint: {"hs": loop_outputs(x, a["h0"], a["c0"], **w, mistake=mistake)
+                   .transpose(1, 0, 2)} for mistake, hint in LOOP_HINTS.items()}
 
 
 NAIVE_AXES = {"hs": ("B", "T", "H"), "dx": ("B", "T", "I")}
@@ -128,7 +158,7 @@ def naive_lstm_cases(rng):
         notes = [] if with_state else ["no initial state"]
         cases.append(case(dtype, s, a, expected_outputs(run_naive, M.NaiveLSTM, a, dtype),
                           *notes, axes=NAIVE_AXES, suspects=_naive_suspects(a)))
-    return cases
+    return telling(cases)
 
 
 # --- fused_lstm_cell and lstm_layer
@@ -164,11 +194,29 @@ def fused_lstm_cell_cases(rng):
         if bias:
             suspects["b_hh is left out"] = forward_only(expected_outputs(
                 run_cell, M.fused_lstm_cell, {**a, "b_hh": 0 * a["b_hh"]}, dtype))
+        suspects.update(_cell_suspects(a, dtype))
         cases.append(case(dtype, s, a,
                           expected_outputs(run_cell, M.fused_lstm_cell, a, dtype),
                           *([] if bias else ["b_hh=None"]), axes=CELL_AXES,
                           suspects=suspects))
-    return cases
+    return telling(cases)
+
+
+def _cell_suspects(a, dtype):
+    """fused_lstm_cell's state mistakes, as the (h_next, c_next) they would give."""
+    torch = M.load_torch()
+    args = [None if a[n] is None else torch.from_numpy(np.asarray(a[n], np.float64))
+            for n in ("x_proj_t", "h", "c", "w_hh", "b_hh")]
+    out = {}
+    for mistake, hint in (("c_from_h", H_FOR_C), ("h_from_g", H_FROM_G),
+                          ("zero_state", STEP_FROM_ZEROS)):
+        with torch.no_grad():
+            h, c = M.fused_lstm_cell_mistaken(*args, mistake=mistake)
+        out[hint] = {"h_next": h.numpy().astype(dtype), "c_next": c.numpy().astype(dtype)}
+    with torch.no_grad():
+        h, c = M.fused_lstm_cell(args[0], args[1], torch.zeros_like(args[2]), *args[3:])
+    out[C_FROM_ZEROS] = {"h_next": h.numpy().astype(dtype), "c_next": c.numpy().astype(dtype)}
+    return out
 
 
 def layer_inputs(rng, dtype, T, B, I, H, bias=True):
@@ -197,6 +245,9 @@ def _layer_suspects(a, dtype):
            for order, hint in GATE_MISTAKES.items()}
     out["the initial state (h0, c0) is ignored (zeros used instead)"] = \
         forward(h0=0 * a["h0"], c0=0 * a["c0"])
+    for mistake, hint in LOOP_HINTS.items():
+        out[hint] = {"out": loop_outputs(**{n: a[n] for n in (
+            "x", "h0", "c0", "w_ih", "w_hh", "b_ih", "b_hh")}, mistake=mistake).astype(dtype)}
     if a["x"].shape[0] == a["x"].shape[1]:  # T == B: reading x as (B, T, I) still runs
         wrong = forward(x=a["x"].transpose(1, 0, 2).copy())
         wrong["out"] = wrong["out"].transpose(1, 0, 2)
@@ -218,5 +269,5 @@ def lstm_layer_cases(rng):
                           expected_outputs(run_layer, M.lstm_layer, a, dtype),
                           *([] if bias else ["no biases"]), axes=LAYER_AXES,
                           suspects=_layer_suspects(a, dtype)))
-    return cases
+    return telling(cases)
 

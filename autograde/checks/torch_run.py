@@ -94,8 +94,14 @@ def _describe(value):
 
 
 def backward(pairs):
-    """Backpropagate sum(upstream * output) over the (output, upstream array) pairs."""
+    """Backpropagate sum(upstream * output) over the (output, upstream array) pairs.
+
+    An output of the wrong shape is left out (its comparison fails and names the shape,
+    and a suspect may name the mistake: a loop over range(T - 1) gives T - 1 steps)."""
     torch = M.load_torch()
+    pairs = [(out, up) for out, up in pairs if tuple(out.shape) == up.shape]
+    if not pairs:
+        return
     loss = sum(torch.sum(out * tensor(up).to(out.dtype)) for out, up in pairs)
     if not loss.requires_grad:
         raise SubmissionError("returns tensors that autograd cannot trace back to the inputs "

@@ -75,6 +75,62 @@ def masked_lstm_layer(x, lengths, h0, c0, w_ih, w_hh, b_ih=None, b_hh=None, reve
     return out[..., d * H:(d + 1) * H], (h[d], c[d])
 
 
+# Known mistakes in a hand-written loop or cell (for the checks' suspects): torch's own
+# cell (fused_lstm_cell) given the wrong state, never the recurrence written out.
+LOOP_MISTAKES = ("never_carried", "c_from_h", "h_from_g", "stops_early")
+
+
+def fused_lstm_cell_mistaken(x_proj_t, h, c, w_hh, b_hh=None, mistake=None):
+    """(h_next, c_next) of a step with `mistake`: "c_from_h" (the cell update reads h where
+    c belongs: c_next = f * h + i * g, torch's cell given (h, h)), "h_from_g" (h_next =
+    o * tanh(g), not o * tanh(c_next)) or "zero_state" (h and c ignored, zeros used)."""
+    torch = load_torch()
+    if mistake == "zero_state":
+        h, c = torch.zeros_like(h), torch.zeros_like(c)
+    h_next, c_next = fused_lstm_cell(x_proj_t, h, h if mistake == "c_from_h" else c, w_hh, b_hh)
+    if mistake == "h_from_g":
+        # o and g read off the pre-activations, as torch_ref's mistaken scan does
+        H = c.shape[1]
+        z = x_proj_t + h @ w_hh.T + (0 if b_hh is None else b_hh)
+        h_next = torch.sigmoid(z[:, 3 * H:]) * torch.tanh(torch.tanh(z[:, 2 * H:3 * H]))
+    return h_next, c_next
+
+
+def lstm_layer_mistaken(x, h0, c0, w_ih, w_hh, b_ih=None, b_hh=None, mistake=None):
+    """(out, (h_T, c_T)) of a one-layer LSTM over x (T, B, I) whose loop has `mistake` (one
+    of LOOP_MISTAKES): "never_carried" (every step starts again from h0, c0), "stops_early"
+    (range(T - 1): out has T - 1 steps), or a cell mistake of fused_lstm_cell_mistaken.
+    (h_T, c_T): the last step's state."""
+    torch = load_torch()
+    x_proj = hoisted_input_projection(x, w_ih, b_ih)
+    h, c, out = h0, c0, []
+    for t in range(x.shape[0] - (mistake == "stops_early")):
+        h_in, c_in = (h0, c0) if mistake == "never_carried" else (h, c)
+        h, c = fused_lstm_cell_mistaken(x_proj[t], h_in, c_in, w_hh, b_hh,
+                                        None if mistake == "never_carried" else mistake)
+        out.append(h)
+    out = torch.stack(out) if out else x.new_zeros(0, x.shape[1], w_hh.shape[1])
+    return out, (h, c)
+
+
+def masked_lstm_layer_mistaken(x, lengths, h0, c0, w_ih, w_hh, b_ih=None, b_hh=None,
+                               reverse=False, mistake=None):
+    """(out, (h_n, c_n)) of masked_lstm_layer with `mistake` in its loop (see
+    lstm_layer_mistaken): each sequence run alone over its own steps (backwards for
+    reverse), zeros past its end."""
+    torch = load_torch()
+    out = x.new_zeros(x.shape[0], x.shape[1], w_hh.shape[1])
+    h_n, c_n = [], []
+    for b, n in enumerate(int(n) for n in lengths):
+        seq = x[:n, b:b + 1].flip(0) if reverse else x[:n, b:b + 1]
+        o, (h, c) = lstm_layer_mistaken(seq, h0[b:b + 1], c0[b:b + 1], w_ih, w_hh, b_ih, b_hh,
+                                        mistake)
+        out[:n, b:b + 1] = o.flip(0) if reverse else o
+        h_n.append(h)
+        c_n.append(c)
+    return out, (torch.cat(h_n), torch.cat(c_n))
+
+
 def LSTM(*args, **kwargs):
     """torch.nn.LSTM itself."""
     return load_torch().nn.LSTM(*args, **kwargs)

@@ -272,6 +272,94 @@ def lstm_backward_mistaken(dhs, x, h0, c0, Wx, Wh, b, mistake):
                       else torch.zeros_like(a), x.dtype) for k, a in args.items()}
 
 
+# ------------------------------------------------------------ known loop and cell mistakes
+# Each is torch's own cell (torch.nn.RNN, torch.nn.LSTMCell, through rnn_step and
+# lstm_step) given the wrong state, or its output reshaped: never the recurrence written out.
+
+def lstm_forward_mistaken(x, h0, c0, Wx, Wh, b, mistake):
+    """(hs, cs), each (B, T, H), of an LSTM loop with `mistake`:
+
+    "never_carried": every step starts again from (h0, c0) (h_next, c_next never passed on);
+    "c_from_h": the cell update reads h_prev where c_prev belongs (c = f * h_prev + i * g),
+    which is torch's cell given (h_prev, h_prev) as its state;
+    "h_from_g": h = o * tanh(g) (lstm_forward_h_from_g).
+    """
+    if mistake == "h_from_g":
+        return lstm_forward_h_from_g(x, h0, c0, Wx, Wh, b)
+    dtype = x.dtype
+    x, h0, c0, Wx, Wh, b = (np.asarray(a, np.float64) for a in (x, h0, c0, Wx, Wh, b))
+    hs, cs, h, c = [], [], h0, c0
+    for t in range(x.shape[1]):
+        state = {"never_carried": (h0, c0), "c_from_h": (h, h)}[mistake]
+        h, c = lstm_step(x[:, t], *state, Wx, Wh, b)
+        hs.append(h)
+        cs.append(c)
+    return _stack_steps(hs, h0).astype(dtype), _stack_steps(cs, c0).astype(dtype)
+
+
+def lstm_step_mistaken(x, h, c, Wx, Wh, b, mistake):
+    """(h_next, c_next) of one step with `mistake`: "c_from_h" or "h_from_g" (see
+    lstm_forward_mistaken), "zero_state" (the step ignores h and c and starts from zeros)
+    or "zero_c" (it ignores c)."""
+    zeros = np.zeros_like(h)
+    if mistake == "zero_state":
+        return lstm_step(x, zeros, zeros, Wx, Wh, b)
+    if mistake == "zero_c":
+        return lstm_step(x, h, zeros, Wx, Wh, b)
+    hs, cs = lstm_forward_mistaken(x[:, None], h, c, Wx, Wh, b, mistake)
+    return hs[:, 0], cs[:, 0]
+
+
+def _stack_steps(steps, like):
+    """The (B, H) arrays of `steps` stacked on axis 1: (B, len(steps), H)."""
+    if not steps:
+        return np.zeros((like.shape[0], 0, like.shape[1]), like.dtype)
+    return np.stack(steps, 1)
+
+
+def rnn_forward_mistaken(x, h0, Wx, Wh, b, mistake):
+    """hs (B, T, H) of a simple RNN loop with `mistake`: "never_carried" (every step starts
+    again from h0) or "sigmoid" (h = sigmoid(z) where tanh(z) belongs; sigmoid(z) =
+    (1 + tanh(z / 2)) / 2, so torch.nn.RNN with halved weights computes it)."""
+    dtype = x.dtype
+    x, h0, Wx, Wh, b = (np.asarray(a, np.float64) for a in (x, h0, Wx, Wh, b))
+    hs, h = [], h0
+    for t in range(x.shape[1]):
+        if mistake == "never_carried":
+            h = rnn_step(x[:, t], h0, Wx, Wh, b)
+        else:
+            h = (1 + rnn_step(x[:, t], h, Wx / 2, Wh / 2, b / 2)) / 2
+        hs.append(h)
+    return _stack_steps(hs, h0).astype(dtype)
+
+
+def rnn_step_mistaken(x, h, Wx, Wh, b, mistake):
+    """h_next (B, H) of one step with `mistake`: "zero_state" (h ignored) or "sigmoid"."""
+    if mistake == "zero_state":
+        return rnn_step(x, np.zeros_like(h), Wx, Wh, b)
+    return rnn_forward_mistaken(x[:, None], h, Wx, Wh, b, mistake)[:, 0]
+
+
+def stacked_lstm_forward_mistaken(x, layers, states, mistake):
+    """(hs, final_states) of a stack whose every layer has `mistake`: one of
+    lstm_forward_mistaken's, or "stops_early" (every layer's loop runs over range(T - 1)).
+    The final states are each layer's last (h, c)."""
+    B = x.shape[0]
+    hs, finals = x, []
+    for k, layer in enumerate(layers):
+        H = layer["Wh"].shape[0]
+        h0, c0 = states[k] if states is not None else (np.zeros((B, H), x.dtype),) * 2
+        if mistake == "stops_early":
+            if hs.shape[1] > 1:
+                hs, cs = lstm_forward(hs[:, :-1], h0, c0, **layer)
+            else:
+                hs = cs = np.zeros((B, 0, H), x.dtype)
+        else:
+            hs, cs = lstm_forward_mistaken(hs, h0, c0, **layer, mistake=mistake)
+        finals.append((hs[:, -1], cs[:, -1]) if hs.shape[1] else (h0, c0))
+    return hs, finals
+
+
 # ---------------------------------------------------------------- learned initial states
 
 def learned_state_lstm_grads(dhs, x, h0_vec, c0_vec, Wx, Wh, b):
