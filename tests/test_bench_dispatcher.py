@@ -5,7 +5,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.test_release import GUARD
+from tests.helpers.no_solutions import GUARD
 
 ROOT = Path(__file__).resolve().parent.parent
 

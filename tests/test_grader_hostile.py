@@ -131,11 +131,11 @@ def test_what_a_cell_monkeypatches_does_not_reach_later_exercises(tmp_path):
     vandal = """import numpy as np  # binds what the exercises use: it runs as their context
 import builtins, os, signal
 import numpy
-import autograde.wire
+import autograde.sandbox.wire
 builtins.isinstance = lambda *a: False
 builtins.print = None
 numpy.save = None
-autograde.wire.write = None
+autograde.sandbox.wire.write = None
 signal.alarm(1)
 os.chdir("/")"""
     nb = notebook(tmp_path / "01_rnn_cell.ipynb", IMPORTS, (vandal, False), RNN_STEP,

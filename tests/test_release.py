@@ -17,6 +17,7 @@ from nbformat.v4 import new_code_cell, new_markdown_cell
 from autograde.course import is_exercise_cell, release, strip_solution_cells
 from autograde.notebook import runnable
 from autograde.registry import exercises
+from tests.helpers.no_solutions import GUARD
 
 ROOT = Path(__file__).resolve().parent.parent
 SOLUTION_DIRECTIVES = ("{solution-start}", "{solution}", "{solution-end}")
@@ -134,20 +135,6 @@ nb.cells.append(nbformat.v4.new_code_cell(probe))
 NotebookClient(nb, timeout=300, kernel_name="python3",
                resources={"metadata": {"path": sys.argv[1].rsplit("/", 1)[0]}}).execute()
 nbformat.write(nb, out)
-"""
-# On PYTHONPATH, in the runner and its kernel: `import solutions` fails, even though the
-# development install (`pip install -e .`) would otherwise find it in the repository.
-GUARD = """\
-import sys
-
-
-class NoSolutions:
-    def find_spec(self, name, path=None, target=None):
-        if name.split(".")[0] == "solutions":
-            raise ModuleNotFoundError("the learner's copy has no solutions", name=name)
-
-
-sys.meta_path.insert(0, NoSolutions())
 """
 
 
