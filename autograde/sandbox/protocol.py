@@ -302,7 +302,7 @@ def decode_reply(data: bytes) -> ZygoteReply | None:
             return Exited(raw["exit"], raw["status"])
         if type(raw.get("pid")) is int:
             return Spawned(raw["pid"])
-        if raw == {"ready": True}:
+        if raw.get("ready") is True:
             return ZygoteReady()
     except (ValueError, AttributeError, RecursionError):
         pass
