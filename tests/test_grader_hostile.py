@@ -27,6 +27,8 @@ import autograde
 from autograde import formats, grader
 from autograde.sandbox import Limits, stray_processes
 
+pytestmark = pytest.mark.slow  # grades the hostile corpus, one sandbox each
+
 LIMITS = Limits(timeout=2, memory_mb=1280, processes=64, output_mb=8)
 # These two do real work before they hit their limit (touching memory; forking up to the
 # process limit, each fork a copy of an interpreter with torch loaded): on a loaded

@@ -138,6 +138,7 @@ nbformat.write(nb, out)
 """
 
 
+@pytest.mark.slow
 @pytest.mark.early  # runs a notebook: start it first (tests/conftest.py)
 def test_a_released_notebook_runs_with_its_checks_without_solutions(course, tmp_path):
     out, _ = course

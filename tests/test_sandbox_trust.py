@@ -142,18 +142,21 @@ def graded(tmp_path_factory):
     return {e["id"]: e for e in report["exercises"]}
 
 
+@pytest.mark.slow  # a grading in the sandbox
 def test_a_function_with_the_anchors_name_is_submission_code(graded):
     step = graded["rnn_step"]
     assert step["points"] == 0 and step["verdict"] == "forbidden", step
     assert "torch.nn.RNN is not allowed" in step["feedback"]
 
 
+@pytest.mark.slow  # a grading in the sandbox
 def test_running_the_anchors_own_code_gains_nothing(graded):
     forward = graded["rnn_forward"]
     assert forward["points"] == 0 and forward["verdict"] == "forbidden", forward
     assert "torch.nn.RNN is not allowed" in forward["feedback"]
 
 
+@pytest.mark.slow  # a grading in the sandbox
 def test_the_checks_own_framework_calls_are_allowed(graded):
     port = graded["tf1_to_numpy"]
     assert port["verdict"] == "passed" and port["points"] == port["max_points"], port
