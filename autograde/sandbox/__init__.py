@@ -24,8 +24,9 @@ The modules, one job each. Shared by both sides (and all the two sides share):
   wire       how values cross: JSON and .npy files, never code
 The grader's side:
   feed       the cases' inputs (`Inputs`), written into the sandbox as they arrive
-  supervise  one attempt: start a child, stop it, read its results
-  follow     following the child's events with the grader's clock
+  supervise  one attempt: start a child, follow its events with the grader's clock,
+             stop it, read its results
+  steps      the order of the child's steps: which event may come next
   spawn      starting the child: the zygote's client, or a fresh interpreter
   confine    the sandbox user, limits, clean environment, the folders to hide
   libraries  the grader's library path and the folders it trusts
