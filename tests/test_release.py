@@ -181,6 +181,7 @@ def test_the_readme_lists_only_what_the_copy_has(course):
     assert "your instructor's re-grade is the grade of record" in readme
 
 
+@pytest.mark.slow  # runs the README's commands in the copy
 def test_every_command_the_readme_gives_works_in_the_copy(course):
     """Run as the learner would, in the copy, with the copy's own autograde."""
     out, _ = course
