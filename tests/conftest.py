@@ -1,19 +1,30 @@
-"""Test order: the slow tests first, so two xdist workers finish together.
+"""Markers and test order.
 
-With `--dist loadscope` each test module (and each notebook) runs on one worker, and
-xdist hands out modules in collection order (we turn off its reordering by size).
-Modules marked `early` (the book build, the notebook runs) go first, then the book's
-notebooks (nbval), then the rest.
+`slow` (registered in pyproject.toml) marks what the inner loop, `python -m pytest -m
+"not slow"`, leaves out: the book builds, the browser, whole-book gradings, notebook
+runs; every nbval item (a notebook of book/) is marked slow here.
+
+Order: the slow tests first, so two xdist workers finish together. With `--dist
+loadscope` each test module (and each notebook) runs on one worker, and xdist hands out
+modules in collection order (we turn off its reordering by size). Modules marked
+`early` (the book build, the notebook runs) go first, then the book's notebooks
+(nbval), then the rest.
 """
+
+import pytest
 
 
 def pytest_configure(config):
-    config.addinivalue_line("markers", "early: a slow test; start it before the others")
     if hasattr(config.option, "loadscopereorder"):
         config.option.loadscopereorder = False
 
 
+@pytest.hookimpl(tryfirst=True)  # before `-m` deselects by marker
 def pytest_collection_modifyitems(items):
+    for item in items:
+        if item.path.suffix == ".ipynb":
+            item.add_marker(pytest.mark.slow)
+
     def rank(item):
         if item.get_closest_marker("early"):
             return 0
@@ -32,7 +43,6 @@ import fcntl  # noqa: E402
 import json  # noqa: E402
 import os  # noqa: E402
 
-import pytest  # noqa: E402
 from bookbuild import BuiltBook, build_book  # noqa: E402
 
 

@@ -22,6 +22,8 @@ from autograde.__main__ import main
 from autograde.course import release, solve
 from autograde.sandbox import Limits
 
+pytestmark = pytest.mark.slow  # grades a class in the sandbox
+
 ONLY = ["rnn_step", "rnn_forward", "lstm_step"]
 WRONG_GATE_ORDER = '''def lstm_step(x, h, c, Wx, Wh, b):
     H = h.shape[1]

@@ -5,7 +5,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.test_release import GUARD
+import pytest
+
+from tests.helpers.no_solutions import GUARD
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -23,6 +25,7 @@ def test_unknown_benchmark_exits_2_and_lists_the_benchmarks():
         assert name in listing
 
 
+@pytest.mark.slow  # a learner's copy of the course, and a subprocess
 def test_a_benchmark_that_needs_the_answer_key_says_so_in_one_line(tmp_path):
     """In the learner's copy (no solutions/), a benchmark of the answers exits 2 and says why."""
     (tmp_path / "guard").mkdir()

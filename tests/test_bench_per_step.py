@@ -4,7 +4,7 @@ torch.nn.LSTM's autograd (and so as solutions.numpy_lstm), before anyone times i
 import numpy as np
 import pytest
 
-from tests.test_numpy_solutions import (
+from tests.helpers.torch_references import (
     TOL,
     assert_close,
     lstm_args,

@@ -34,6 +34,8 @@ from pathlib import Path
 import pytest
 from bookbuild import ROOT
 
+pytestmark = pytest.mark.slow  # builds the book and opens every page in Chromium
+
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run",

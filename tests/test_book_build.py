@@ -15,6 +15,8 @@ import pytest
 import yaml
 from bookbuild import ROOT, build_book
 
+pytestmark = pytest.mark.slow  # builds the book, both editions
+
 sys.path.insert(0, str(ROOT / "book" / "_ext"))  # the book's Sphinx extensions (edition.py)
 
 

@@ -76,6 +76,7 @@ def submissions(tmp_path_factory):
                                  ("partial", partial))}
 
 
+@pytest.mark.slow  # grades the whole book three times
 @pytest.mark.parametrize("name", ["key", "empty", "partial"])
 def test_console_total_recorded_points_and_our_score_agree(submissions, name, tmp_path):
     folder, report = submissions[name]

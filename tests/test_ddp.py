@@ -16,7 +16,7 @@ import torch
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence
 
-from tests.test_release import GUARD
+from tests.helpers.no_solutions import GUARD
 from tools.ddp.train import make_dataset
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -71,6 +71,7 @@ def single_process_run(record):
     return first_grads, {n: p.detach() for n, p in params.items()}
 
 
+@pytest.mark.slow  # the torchrun job
 def test_two_processes_cover_each_global_batch_once(ddp_run):
     assert ddp_run["world_size"] == 2
     assert len(ddp_run["indices"]) == ARGS["steps"]
@@ -79,6 +80,7 @@ def test_two_processes_cover_each_global_batch_once(ddp_run):
     assert len(set(seen)) == len(seen)  # no example twice: the shares do not overlap
 
 
+@pytest.mark.slow  # the torchrun job
 def test_ddp_gradients_and_weights_equal_single_process_training(ddp_run):
     first_grads, final = single_process_run(ddp_run)
     assert first_grads.keys() == ddp_run["first_grads"].keys()
@@ -92,6 +94,7 @@ def test_ddp_gradients_and_weights_equal_single_process_training(ddp_run):
     assert moved > 1e-3  # the steps did change the weights
 
 
+@pytest.mark.slow  # the torchrun job
 def test_a_share_of_a_share_would_be_wrong(ddp_run):
     """The check can fail: each process dividing by its own count (the mean of per-share
     means) gives different gradients whenever the shares hold different valid counts."""

@@ -28,7 +28,7 @@ from learner import partial_copy
 from autograde import batch, grader, verify
 from autograde.__main__ import main
 
-pytestmark = pytest.mark.early  # grades the whole book several times
+pytestmark = [pytest.mark.early, pytest.mark.slow]  # grades the whole book several times
 
 ROOT = Path(__file__).resolve().parent.parent
 GRADER_ATTACK = '''

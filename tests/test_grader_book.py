@@ -15,7 +15,7 @@ from autograde import formats, grader, registry
 from autograde.__main__ import main
 from autograde.course import is_exercise_cell, top_level_names
 
-pytestmark = pytest.mark.early  # grades the whole book twice: start it first
+pytestmark = [pytest.mark.early, pytest.mark.slow]  # grades the whole book twice: start it first
 
 BOOK = Path(__file__).resolve().parent.parent / "book"
 

@@ -25,6 +25,8 @@ from hostile import IMPORTS, RNN_STEP, notebook
 from autograde import formats, grader, registry
 from autograde.__main__ import main
 
+pytestmark = pytest.mark.slow  # grades in the sandbox and runs the command line
+
 ROOT = Path(__file__).resolve().parent.parent
 WORKFLOW = Path(".github") / "workflows" / "autograde.yml"  # in the learner's copy
 ONLY = "rnn_step,rnn_forward,rnn_backward,lstm_step,lstm_forward"

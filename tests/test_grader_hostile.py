@@ -27,6 +27,8 @@ import autograde
 from autograde import formats, grader
 from autograde.sandbox import Limits, stray_processes
 
+pytestmark = pytest.mark.slow  # grades the hostile corpus, one sandbox each
+
 LIMITS = Limits(timeout=2, memory_mb=1280, processes=64, output_mb=8)
 # These two do real work before they hit their limit (touching memory; forking up to the
 # process limit, each fork a copy of an interpreter with torch loaded): on a loaded
@@ -131,11 +133,11 @@ def test_what_a_cell_monkeypatches_does_not_reach_later_exercises(tmp_path):
     vandal = """import numpy as np  # binds what the exercises use: it runs as their context
 import builtins, os, signal
 import numpy
-import autograde.wire
+import autograde.sandbox.wire
 builtins.isinstance = lambda *a: False
 builtins.print = None
 numpy.save = None
-autograde.wire.write = None
+autograde.sandbox.wire.write = None
 signal.alarm(1)
 os.chdir("/")"""
     nb = notebook(tmp_path / "01_rnn_cell.ipynb", IMPORTS, (vandal, False), RNN_STEP,

@@ -25,7 +25,7 @@ from pathlib import Path
 
 import pytest
 
-pytestmark = pytest.mark.early  # grades in four fresh interpreters: start it first
+pytestmark = [pytest.mark.early, pytest.mark.slow]  # grades in four fresh interpreters
 
 ROOT = Path(__file__).resolve().parent.parent
 ONLY = ["tf1_to_numpy", "numpy_to_tf1", "fused_lstm_cell"]

@@ -6,11 +6,12 @@ import os
 import numpy as np
 import pytest
 
-from autograde import notebook, wire
+from autograde import notebook
 from autograde.formats import clean, quote
+from autograde.sandbox import wire
 
 # ---------------------------------------------------------------------------------------
-# autograde.wire: what crosses into and out of the sandbox
+# autograde.sandbox.wire: what crosses into and out of the sandbox
 
 
 def roundtrip(tmp_path, value, **kwargs):

@@ -90,6 +90,7 @@ def rung_equals_nn_lstm(name, device, dtype, atol, **sizes):
 # Every rung equals nn.LSTM
 
 
+@pytest.mark.slow
 @pytest.mark.early  # the compiled rung compiles for half a minute: start this module first
 @pytest.mark.parametrize("name", CPU_RUNGS)
 def test_rung_equals_nn_lstm_on_the_cpu_in_float64(name):
@@ -270,6 +271,7 @@ def test_a_mistake_fails_its_check_and_is_named(id, mistake, wrong, hint):
 # The benchmark harness
 
 
+@pytest.mark.slow  # fresh interpreters import the ladder and the harness
 def test_the_ladder_and_the_harness_import_no_tensorflow():
     code = ("import sys, tools.ladder.rungs, tools.bench.gpu_bench, tools.ddp.train, "
             "solutions.batching; print(sorted(m for m in sys.modules "
@@ -309,6 +311,7 @@ def test_flops_count_every_layer():
     assert core.lstm_flops(T=2, B=3, I=5, H=7) == 24 * 2 * 3 * 7 * (5 + 7)
 
 
+@pytest.mark.slow  # runs the benchmark harness
 def test_measure_writes_records_with_the_promised_fields(tmp_path):
     sizes = ladder_records.config_sizes(T=4, B=2, H=8)
     records = gpu_bench.measure(sizes, ladder_records.ALL_MODES, "float32", torch.device("cpu"),

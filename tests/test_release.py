@@ -17,6 +17,7 @@ from nbformat.v4 import new_code_cell, new_markdown_cell
 from autograde.course import is_exercise_cell, release, strip_solution_cells
 from autograde.notebook import runnable
 from autograde.registry import exercises
+from tests.helpers.no_solutions import GUARD
 
 ROOT = Path(__file__).resolve().parent.parent
 SOLUTION_DIRECTIVES = ("{solution-start}", "{solution}", "{solution-end}")
@@ -135,22 +136,9 @@ NotebookClient(nb, timeout=300, kernel_name="python3",
                resources={"metadata": {"path": sys.argv[1].rsplit("/", 1)[0]}}).execute()
 nbformat.write(nb, out)
 """
-# On PYTHONPATH, in the runner and its kernel: `import solutions` fails, even though the
-# development install (`pip install -e .`) would otherwise find it in the repository.
-GUARD = """\
-import sys
 
 
-class NoSolutions:
-    def find_spec(self, name, path=None, target=None):
-        if name.split(".")[0] == "solutions":
-            raise ModuleNotFoundError("the learner's copy has no solutions", name=name)
-
-
-sys.meta_path.insert(0, NoSolutions())
-"""
-
-
+@pytest.mark.slow
 @pytest.mark.early  # runs a notebook: start it first (tests/conftest.py)
 def test_a_released_notebook_runs_with_its_checks_without_solutions(course, tmp_path):
     out, _ = course
@@ -193,6 +181,7 @@ def test_the_readme_lists_only_what_the_copy_has(course):
     assert "your instructor's re-grade is the grade of record" in readme
 
 
+@pytest.mark.slow  # runs the README's commands in the copy
 def test_every_command_the_readme_gives_works_in_the_copy(course):
     """Run as the learner would, in the copy, with the copy's own autograde."""
     out, _ = course

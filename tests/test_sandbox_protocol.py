@@ -1,19 +1,34 @@
 """What crosses between the grader and the child: typed, data only, and checked on arrival."""
 
+import ast
 import json
+from pathlib import Path
 
 import pytest
 
 from autograde.sandbox import Inputs, Limits, run_notebook
 from autograde.sandbox.protocol import (
     CaseStatus,
+    Cell,
     CellResult,
+    Confinement,
     End,
     Event,
     EventKind,
+    ExerciseSpec,
+    Exited,
+    InputsReady,
+    Job,
+    Libraries,
     Phase,
+    ResourceLimits,
+    Spawned,
+    SpawnRequest,
+    ZygoteReady,
     decode_case,
     decode_cell,
+    decode_reply,
+    encode_reply,
 )
 
 
@@ -54,3 +69,72 @@ def test_run_notebook_says_what_it_expected():
         run_notebook([], {}, {"timeout": 1}, Inputs())
     with pytest.raises(TypeError, match="inputs must be a sandbox.Inputs; got list"):
         run_notebook([], {}, Limits(), [])
+
+
+def test_a_job_round_trips_through_its_file_as_typed_values(tmp_path):
+    job = Job(
+        cells=[Cell(0, "import numpy as np"), Cell(3, "def rnn_step(): ...", "rnn_step")],
+        exercises={"rnn_step": ExerciseSpec("autograde.checks.rnn", from_scratch=True)},
+        workdir="/w", outdir="/o", indir="/i", timeout=2.5, inline=False, kill_all_mine=True,
+        confinement=Confinement(uid=61001, gid=61001, expose=[("/root", ["venv"])],
+                                stage="/s", limits=ResourceLimits(1, 2, 3, 4)),
+        libraries=Libraries(path=["/lib"], trusted=["/lib"], since=12.5))
+    job.write(tmp_path / "job.json")
+    assert json.loads((tmp_path / "job.json").read_text())["cells"][1] == {
+        "index": 3, "code": "def rnn_step(): ...", "exercise": "rnn_step"}
+    back = Job.read(tmp_path / "job.json")
+    assert back == job
+    assert isinstance(back.cells[1], Cell) and isinstance(back.confinement.limits, ResourceLimits)
+
+
+def test_the_zygotes_messages_and_the_ready_file_are_declared():
+    request = SpawnRequest(job="/b/job0.json", env={"HOME": "/b/work0"}, cwd="/b")
+    assert SpawnRequest.decode(request.encode()) == request
+    for reply in (ZygoteReady(), Spawned(41), Exited(41, 9)):
+        assert decode_reply(encode_reply(reply)) == reply
+    for garbage in (b"", b"[]", b'{"pid": "41"}', b'{"exit": 41}', b'{"ready": 1}'):
+        assert decode_reply(garbage) is None
+    assert InputsReady.parse(InputsReady(cases=7).text()) == InputsReady(7)
+
+
+@pytest.mark.parametrize("cells, exercises, message", [
+    ([{"index": "0", "code": ""}], {}, "a cell must be a sandbox.Cell or a dict with an int index"),
+    (["print(1)"], {}, "got str print"),
+    ([], {"rnn_step": {"module": "m"}}, "exercise 'rnn_step' must be a sandbox.ExerciseSpec"),
+])
+def test_run_notebook_says_which_cell_or_exercise_it_cannot_take(cells, exercises, message):
+    with pytest.raises(TypeError, match=message):
+        run_notebook(cells, exercises, Limits(), Inputs())
+
+
+# The sandbox's modules by side (autograde/sandbox/__init__.py): the child's side runs
+# with the submission and never imports the grader's.
+SHARED = {"protocol", "wire"}
+CHILD_SIDE = {"zygote", "child", "enter", "trust", "guards", "stop"}
+GRADER_SIDE = {"feed", "supervise", "steps", "spawn", "confine", "libraries", "reap"}
+SANDBOX = Path(__file__).resolve().parent.parent / "autograde" / "sandbox"
+
+
+def sandbox_imports(module):
+    """The sandbox modules `module` imports, at top level or inside a function."""
+    found = set()
+    for node in ast.walk(ast.parse((SANDBOX / f"{module}.py").read_text())):
+        if isinstance(node, ast.ImportFrom) and node.module == "autograde.sandbox":
+            found |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith(
+                "autograde.sandbox."):
+            found.add(node.module.split(".")[2])
+        elif isinstance(node, ast.Import):
+            found |= {a.name.split(".")[2] for a in node.names
+                      if a.name.startswith("autograde.sandbox.")}
+    return found
+
+
+def test_every_sandbox_module_is_on_one_side():
+    on_disk = {p.stem for p in SANDBOX.glob("*.py")} - {"__init__"}
+    assert on_disk == SHARED | CHILD_SIDE | GRADER_SIDE
+
+
+@pytest.mark.parametrize("module", sorted(CHILD_SIDE | SHARED))
+def test_the_childs_side_never_imports_the_graders(module):
+    assert not sandbox_imports(module) & GRADER_SIDE

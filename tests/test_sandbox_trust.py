@@ -14,7 +14,7 @@ check does not see it (the runtime guard is what is tested):
 Both must gain nothing; and a correct answer whose check uses torch must still pass
 (which fails if the anchor is not recognised at all).
 
-Which code counts as trusted library code (`autograde.sandbox.libraries.Trust`) is
+Which code counts as trusted library code (`autograde.sandbox.trust.Trust`) is
 tested on its own at the end: nothing the submission could have written is.
 """
 
@@ -25,8 +25,8 @@ from hostile import IMPORTS, notebook
 
 from autograde import grader
 from autograde.sandbox import Limits
-from autograde.sandbox.libraries import Trust
 from autograde.sandbox.protocol import Libraries
+from autograde.sandbox.trust import Trust
 
 LIMITS = Limits(timeout=30, memory_mb=4096, processes=256)
 
@@ -92,15 +92,16 @@ def through_the_anchor(fn, a, b):
         def to_wire(self):
             return {}
 
-    runner = Box(wire=Box(write=lambda *args: None, read=lambda *args: b), ns={"k": a},
+    runner = Box(ns={"k": a},
                  execute=lambda cell, ns: None, snapshot=Box(restore=lambda workdir: None),
                  job=Box(workdir="", indir=""), runs={"k": fn})
     fake_globals = {"__builtins__": __builtins__, "os": os, "_MISSING": object(),
+                    "wire": Box(write=lambda *args: None, read=lambda *args: b),
                     "CellResult": Result, "CaseResult": Result, "describe": lambda e: e,
                     "CaseStatus": Box(OK="ok", STUB="stub", SUBMISSION_ERROR="submission_error",
                                       ERROR="error", UNSENDABLE="unsendable")}
     check = types.FunctionType(anchor_code(), fake_globals)
-    check(runner, "k", {"cases": 1}, None, "", None)
+    check(runner, "k", Box(from_scratch=False), 1, None, "", None)
     outputs, error = got[-1]
     if error is not None:
         raise error
@@ -141,18 +142,21 @@ def graded(tmp_path_factory):
     return {e["id"]: e for e in report["exercises"]}
 
 
+@pytest.mark.slow  # a grading in the sandbox
 def test_a_function_with_the_anchors_name_is_submission_code(graded):
     step = graded["rnn_step"]
     assert step["points"] == 0 and step["verdict"] == "forbidden", step
     assert "torch.nn.RNN is not allowed" in step["feedback"]
 
 
+@pytest.mark.slow  # a grading in the sandbox
 def test_running_the_anchors_own_code_gains_nothing(graded):
     forward = graded["rnn_forward"]
     assert forward["points"] == 0 and forward["verdict"] == "forbidden", forward
     assert "torch.nn.RNN is not allowed" in forward["feedback"]
 
 
+@pytest.mark.slow  # a grading in the sandbox
 def test_the_checks_own_framework_calls_are_allowed(graded):
     port = graded["tf1_to_numpy"]
     assert port["verdict"] == "passed" and port["points"] == port["max_points"], port

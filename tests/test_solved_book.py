@@ -13,7 +13,7 @@ from autograde.course import is_exercise_cell, solve, top_level_names
 from autograde.notebook import runnable
 from autograde.registry import exercises
 
-pytestmark = pytest.mark.early  # runs whole notebooks: start it first (tests/conftest.py)
+pytestmark = [pytest.mark.early, pytest.mark.slow]  # runs whole notebooks: start it first
 
 BOOK = Path(__file__).resolve().parent.parent / "book"
 SKIP = {"_build", ".ipynb_checkpoints", "__pycache__"}

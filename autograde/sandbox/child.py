@@ -1,12 +1,13 @@
 """The child: runs one notebook's cells and its exercises' checks, inside the sandbox.
 
-Started by `launch` (forked from a zygote, or as a fresh interpreter) with a job file
-(`protocol.Job`) and a pipe for events. Once `confine.enter` has run (unprivileged
-user, no network, resource limits), everything here may be under the submission's
-control, so it only reports data: events (`protocol.Event`, JSON lines saying which
-cell or exercise it is at) and, per exercise, results written with `autograde.wire`
+Started by the grader (`spawn`: forked from a zygote, or as a fresh interpreter) with a
+job file (`protocol.Job`) and a pipe for events. Once `enter.enter` has run
+(unprivileged user, no network, resource limits), everything here may be under the
+submission's control, so it only reports data: events (`protocol.Event`, JSON lines
+saying which cell or exercise it is at) and, per exercise, results written with `wire`
 into the output folder. The grader trusts none of it: it compares the outputs with its
-own references, and decides with its own clock whether a step hung or crashed.
+own references, and decides with its own clock whether a step hung or crashed. (This
+side of the sandbox imports nothing of the grader's side: see the package docstring.)
 
 For each code cell, in order, up to the last exercise to grade:
 - a context cell runs in this process; an error is reported and the next cell runs;
@@ -20,23 +21,27 @@ sys.stdout, signal handlers, the working directory) is put back.
 
 import builtins
 import importlib
-import json
 import os
 import resource
-import select
 import signal
 import sys
 import time
+from collections.abc import Callable
+from typing import Any, NoReturn
 
-from autograde.sandbox import confine, guards, libraries, reap
+from autograde.sandbox import enter, guards, stop, trust, wire
 from autograde.sandbox.protocol import (
     CaseResult,
     CaseStatus,
+    Cell,
     CellResult,
     End,
     Event,
     EventKind,
+    ExerciseSpec,
+    InputsReady,
     Job,
+    JSONDict,
     Phase,
     decode_cell,
 )
@@ -45,10 +50,10 @@ _write = os.write  # kept: a cell may replace os.write, but not these references
 _MISSING = object()
 
 
-def main(job_path, events_fd):
+def main(job_path: str, events_fd: int) -> NoReturn:
     """Run the job in `job_path`, reporting on `events_fd`; never returns."""
     job = Job.read(job_path)
-    facts = confine.enter(job.confinement, job.workdir)
+    facts = enter.enter(job.confinement, job.workdir)
     events = Events(events_fd)
     events.emit(Event(EventKind.READY, facts=facts))
     Runner(job, events).run()
@@ -59,19 +64,21 @@ def main(job_path, events_fd):
 class Events:
     """Reports to the grader: one protocol.Event per line on a pipe."""
 
-    def __init__(self, fd):
+    def __init__(self, fd: int) -> None:
         self.fd = fd
 
-    def emit(self, event):
+    def emit(self, event: Event) -> None:
         data = event.line()
         while data:
             data = data[_write(self.fd, data):]
 
 
 class Runner:
-    def __init__(self, job, events):
+    """Runs the job's cells, and each exercise's checks (`grade`)."""
+
+    def __init__(self, job: Job, events: Events) -> None:
         self.job, self.events = job, events
-        self.ns = {"__name__": "__main__", "__builtins__": builtins}
+        self.ns: dict[str, Any] = {"__name__": "__main__", "__builtins__": builtins}
         self.import_guard = guards.ImportGuard()
         sys.meta_path.insert(0, self.import_guard)
         for name in [m for m in sys.modules if m == "solutions" or m.startswith("solutions.")]:
@@ -80,35 +87,36 @@ class Runner:
 
         import autograde
         import autograde.check
-        from autograde import registry, wire
+        from autograde import registry
 
-        self.wire = wire
-        self.runs = {}
+        # id -> the checks' run(obj, inputs), which returns the outputs
+        self.runs: dict[str, Callable[[object, object], JSONDict]] = {}
         for id, spec in job.exercises.items():
-            importlib.import_module(spec["module"])
+            importlib.import_module(spec.module)
             self.runs[id] = registry.get(id).run
         # In the sandbox, check() is silent and use_working() gives back the learner's own.
-        for module in (autograde, sys.modules["autograde.check"]):
+        patched: tuple[Any, ...] = (autograde, sys.modules["autograde.check"])
+        for module in patched:
             module.check = _silent_check
             module.use_working = _own
         # After the grader's imports, before any of the submission's code.
-        self.trusted = libraries.Trust(job.libraries, os.path.dirname(job.workdir))
+        self.trusted = trust.Trust(job.libraries, os.path.dirname(job.workdir))
         self.snapshot = Snapshot()
 
-    def run(self):
+    def run(self) -> None:
         for cell in self.job.cells:
-            if cell.get("exercise"):
-                ran = self.grade(cell["exercise"], cell)
+            if cell.exercise:
+                ran = self.grade(cell.exercise, cell)
                 if not ran:
                     continue
-            self.events.emit(Event(EventKind.CELL, Phase.START, index=cell["index"]))
+            self.events.emit(Event(EventKind.CELL, Phase.START, index=cell.index))
             error = self.execute(cell)
-            self.events.emit(Event(EventKind.CELL, Phase.END, index=cell["index"], error=error))
+            self.events.emit(Event(EventKind.CELL, Phase.END, index=cell.index, error=error))
 
-    def execute(self, cell, ns=None):
+    def execute(self, cell: Cell, ns: dict[str, Any] | None = None) -> JSONDict | None:
         """Run a cell's code; return None, or what it raised."""
         try:
-            code = compile(cell["code"], f"<cell {cell['index'] + 1}>", "exec")
+            code = compile(cell.code, f"<cell {cell.index + 1}>", "exec")
             exec(code, self.ns if ns is None else ns)
             return None
         except BaseException as e:  # SystemExit and KeyboardInterrupt too
@@ -119,15 +127,15 @@ class Runner:
 
     # -- exercises
 
-    def guard(self, spec):
+    def guard(self, spec: ExerciseSpec) -> guards.FrameworkGuard | None:
         """A FrameworkGuard for a from-scratch exercise, else None."""
-        if not spec["from_scratch"]:
+        if not spec.from_scratch:
             return None
         return guards.FrameworkGuard(self.import_guard, self.trusted)
 
-    def grade(self, id, cell):
+    def grade(self, id: str, cell: Cell) -> bool:
         """Run the exercise's cell and checks; True if its cell ran (so it runs here too)."""
-        spec = dict(self.job.exercises[id], cases=self.wait_for_inputs(id))
+        spec, cases = self.job.exercises[id], self.wait_for_inputs(id)
         out = os.path.join(self.job.outdir, id)
         os.mkdir(out)
         inline = bool(self.job.inline or "tensorflow" in sys.modules)
@@ -135,7 +143,7 @@ class Runner:
         if inline:
             guard = self.guard(spec)
             try:
-                self.check(id, spec, cell, out, guard)
+                self.check(id, spec, cases, cell, out, guard)
             finally:
                 if guard:
                     guard.remove()
@@ -151,37 +159,37 @@ class Runner:
                 os.setpgid(0, 0)
                 cpu = int(self.job.timeout) + 1
                 resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))
-                self.check(id, spec, cell, out, self.guard(spec))
+                self.check(id, spec, cases, cell, out, self.guard(spec))
             finally:
                 os._exit(0)
-        end, code = wait(pid, self.job.timeout)
-        reap.kill_group(pid)
+        end, code = stop.wait(pid, self.job.timeout)
+        stop.kill_group(pid)
         if self.job.kill_all_mine:
-            reap.kill_all_mine()
+            stop.kill_all_mine()
         self.events.emit(Event(EventKind.EXERCISE, Phase.END, id=id, end=end, code=code))
         try:
-            cell = decode_cell(self.wire.read(out, ["cell"], 2**16))
-            return cell is not None and cell.ok
+            result = decode_cell(wire.read(out, ["cell"], 2**16))
+            return result is not None and result.ok
         except Exception:
             return False
 
-    def wait_for_inputs(self, id):
+    def wait_for_inputs(self, id: str) -> int:
         """The number of cases, once the grader has written the exercise's inputs."""
         self.events.emit(Event(EventKind.WAIT, id=id))
-        ready = os.path.join(self.job.indir, id, "READY")
+        ready = os.path.join(self.job.indir, id, InputsReady.NAME)
         while not os.path.exists(ready):
             time.sleep(0.02)
         with open(ready) as f:
-            return int(json.load(f)["cases"])
+            return InputsReady.parse(f.read()).cases
 
     @guards.trust_anchor
-    def check(self, id, spec, cell, out, guard):
+    def check(self, id: str, spec: ExerciseSpec, cases: int, cell: Cell, out: str,
+              guard: guards.FrameworkGuard | None) -> None:
         """The exercise cell, then each case: outputs to out/<case>, status to out/cell.
 
         The trust anchor (`guards.trust_anchor`): what runs above this frame is the
         checks' code and the submission's, told apart by where their code comes from.
         """
-        wire = self.wire
         ns = self.ns  # in a forked child, its own copy
         if guard:
             guard.install()
@@ -197,7 +205,7 @@ class Runner:
             return
         from autograde.spec import SubmissionError
 
-        for i in range(spec["cases"]):
+        for i in range(cases):
             inputs = wire.read(self.job.indir, [id, str(i)], 2**31)
             try:
                 result = CaseResult(CaseStatus.OK, outputs=self.runs[id](obj, inputs))
@@ -217,15 +225,15 @@ class Runner:
                 return
 
 
-def _silent_check(obj):
+def _silent_check(obj: object) -> None:
     return None
 
 
-def _own(obj):
+def _own(obj: object) -> object:
     return obj
 
 
-def describe(e):
+def describe(e: BaseException) -> JSONDict:
     """What an exception says, for the grader (which treats it all as untrusted text)."""
     try:
         message = str(e)[:1000]
@@ -241,42 +249,13 @@ def describe(e):
     return {"type": type(e).__name__, "message": message, "where": where}
 
 
-def wait(pid, timeout):
-    """Wait for the child `pid` at most `timeout` s: (End.EXITED, code), (End.SIGNAL, n)
-    or (End.TIMEOUT, None) (then it is killed)."""
-    deadline = time.monotonic() + timeout
-    try:
-        pidfd = os.pidfd_open(pid)
-    except (AttributeError, OSError):
-        pidfd = None
-    try:
-        while True:
-            done, status = os.waitpid(pid, os.WNOHANG)
-            if done:
-                if os.WIFSIGNALED(status):
-                    return End.SIGNAL, os.WTERMSIG(status)
-                return End.EXITED, os.WEXITSTATUS(status)
-            left = deadline - time.monotonic()
-            if left <= 0:
-                reap.kill_group(pid)
-                os.waitpid(pid, 0)
-                return End.TIMEOUT, None
-            if pidfd is not None:
-                select.select([pidfd], [], [], left)
-            else:
-                time.sleep(min(left, 0.01))
-    finally:
-        if pidfd is not None:
-            os.close(pidfd)
-
-
 class Snapshot:
     """What the runner relies on, saved before any cell runs and put back after each."""
 
     MODULES = ("builtins", "os", "json", "select", "signal", "resource", "time", "numpy",
                "numpy.lib.format")
 
-    def __init__(self):
+    def __init__(self) -> None:
         names = [m for m in sys.modules if m in self.MODULES or m == "autograde"
                  or m.startswith("autograde.")]
         self.modules = {name: sys.modules[name] for name in names}
@@ -286,7 +265,7 @@ class Snapshot:
         self.path, self.meta_path = list(sys.path), list(sys.meta_path)
         self.recursion = sys.getrecursionlimit()
 
-    def restore(self, workdir):
+    def restore(self, workdir: str) -> None:
         for name, module in self.modules.items():
             sys.modules[name] = module
             current = vars(module)

@@ -1,29 +1,28 @@
-"""Confinement: who the child runs as, what it may use, what it sees of the machine.
+"""The grader's side of confinement: who the child runs as, what it may use and see.
 
-The grader's side picks a sandbox user (`SandboxUser`), the resource limits
-(`Limits`, `rlimits`), a clean environment (`environment`) and the folders to hide
-(`exposed`). The child's side, `enter`, applies all of it while still privileged and
-before any submission code runs: a private mount and network namespace, the hidden
-folders, the user, the limits.
+The grader picks a sandbox user (`SandboxUser`), the resource limits (`Limits`,
+`rlimits`), a clean environment (`environment`) and the folders to hide (`exposed`).
+The child applies all of it (`enter.enter`) while still privileged and before any
+submission code runs: a private mount and network namespace, the hidden folders, the
+user, the limits.
 """
 
-import ctypes
 import fcntl
 import os
 import pwd
-import resource
-import signal
 import stat
 import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from types import TracebackType
+from typing import IO
 
 from autograde.sandbox import reap
+from autograde.sandbox.protocol import UID_POOL, ResourceLimits
 from autograde.tfcompat import ENVIRONMENT as TF_ENVIRONMENT
 
 ROOT = Path(__file__).resolve().parent.parent.parent  # the course: autograde/'s parent
-UID_POOL = range(61000, 61512)  # user ids for sandboxes (skipped if /etc/passwd uses one)
 
 
 @dataclass
@@ -46,10 +45,6 @@ class Limits:
     startup: float = 120.0
 
 
-# ---------------------------------------------------------------------------------------
-# The grader's side
-
-
 class SandboxUser:
     """A uid no other sandbox uses right now (None when the grader is not root).
 
@@ -59,7 +54,11 @@ class SandboxUser:
 
     LOCKS = Path(tempfile.gettempdir()) / "autograde-uids"
 
-    def __enter__(self):
+    def __init__(self) -> None:
+        self.uid: int | None = None
+        self.lock: IO[str] | None = None
+
+    def __enter__(self) -> int | None:
         self.uid, self.lock = None, None
         if os.geteuid() != 0:
             return None
@@ -83,22 +82,24 @@ class SandboxUser:
             return uid
         raise RuntimeError(f"no free sandbox user id in {UID_POOL}")
 
-    def __exit__(self, *exc):
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
+                 traceback: TracebackType | None) -> None:
         if self.uid is not None:
             reap.kill_user(self.uid)
+        if self.lock is not None:
             self.lock.close()
 
 
-def stray_processes():
+def stray_processes() -> list[int]:
     """Live processes of sandbox users that no grader holds now: what a grader left behind.
 
     (A uid held by a grader that is running, here or in another process, is skipped.)
     """
-    by_uid = {}
+    by_uid: dict[int, list[int]] = {}
     for p in reap.processes():
         if p.uid in UID_POOL:
             by_uid.setdefault(p.uid, []).append(p.pid)
-    stray = []
+    stray: list[int] = []
     for uid, pids in by_uid.items():
         try:
             with open(SandboxUser.LOCKS / str(uid), "a") as lock:
@@ -109,7 +110,7 @@ def stray_processes():
     return sorted(stray)
 
 
-def _uid_in_use(uid):
+def _uid_in_use(uid: int) -> bool:
     try:
         pwd.getpwuid(uid)
         return True
@@ -117,7 +118,7 @@ def _uid_in_use(uid):
         return False
 
 
-def environment(workdir):
+def environment(workdir: Path) -> dict[str, str]:
     """The child's whole environment: nothing of the grader's."""
     env = {
         "PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": str(workdir), "TMPDIR": str(workdir),
@@ -133,19 +134,19 @@ def environment(workdir):
     return env
 
 
-def rlimits(limits, uid, steps):
+def rlimits(limits: Limits, uid: int | None, steps: int) -> ResourceLimits:
     """The child's resource limits for a run of `steps` cells and exercises."""
     mb = 2**20
     processes = limits.processes
     if uid is None:  # RLIMIT_NPROC counts all of this user's threads: leave room for them
         processes += reap.threads_of(os.getuid())
-    return {"memory": int(limits.memory_mb * mb), "processes": int(processes),
-            "file_size": int(limits.file_mb * mb),
-            "cpu": int(limits.startup + limits.timeout * (steps + 1)) + 1}
+    return ResourceLimits(memory=int(limits.memory_mb * mb), processes=int(processes),
+                          file_size=int(limits.file_mb * mb),
+                          cpu=int(limits.startup + limits.timeout * (steps + 1)) + 1)
 
 
-def exposed(uid, library_path):
-    """[folder, [entries]]: what the child sees of some folders (see `enter`).
+def exposed(uid: int | None, library_path: list[str]) -> list[tuple[str, list[str]]]:
+    """(folder, [entries]): what the child sees of some folders (see `enter.enter`).
 
     The course folder shows only autograde/ (not solutions/ or tests/, which hold
     answers). When the grader is root, a folder on the way to Python, the course or a
@@ -169,99 +170,13 @@ def exposed(uid, library_path):
                     shown.setdefault(folder, set()).add(parts[depth + 1])
                     break
     # Outer folders first: a folder shown inside a covered one is covered after it.
-    return [[folder, sorted(entries)] for folder, entries in
+    return [(folder, sorted(entries)) for folder, entries in
             sorted(shown.items(), key=lambda item: len(Path(item[0]).parts))]
 
 
-def make_readable(folder):
+def make_readable(folder: Path) -> None:
     """Let the sandbox user read everything in `folder` (the grader wrote it)."""
     for dirpath, _, filenames in os.walk(folder):
         os.chmod(dirpath, 0o755)
         for name in filenames:
             os.chmod(os.path.join(dirpath, name), 0o644)
-
-
-# ---------------------------------------------------------------------------------------
-# The child's side: set up while still privileged, before any submission code runs.
-
-_libc = ctypes.CDLL(None, use_errno=True)
-CLONE_NEWNS, CLONE_NEWUSER, CLONE_NEWNET = 0x00020000, 0x10000000, 0x40000000
-MS_REC, MS_BIND, MS_PRIVATE = 0x4000, 0x1000, 1 << 18
-PR_SET_PDEATHSIG, PR_SET_NO_NEW_PRIVS = 1, 38
-
-
-def _c(result, what):
-    if result != 0:
-        err = ctypes.get_errno()
-        raise OSError(err, f"{what}: {os.strerror(err)}")
-
-
-def enter(confinement, workdir):
-    """Drop privileges, hide the grader's files, cut the network, set the limits.
-
-    confinement: a protocol.Confinement. Its `expose` pairs: in a private mount
-    namespace each folder is covered by an empty one that shows only the listed
-    entries (bind-mounted back): the course folder shows only autograde/ (no
-    solutions/, no tests/), and a folder the user may not enter on the way to Python
-    (e.g. /root) shows only that way.
-    Returns facts for the report: the uid, whether there is a network, what failed.
-    """
-    facts = {"uid": os.getuid(), "network": "open"}
-    uid = confinement.uid
-    try:
-        if uid is not None:
-            _c(_libc.unshare(CLONE_NEWNS | CLONE_NEWNET), "unshare")
-        else:  # an unprivileged user namespace, where the system allows one
-            me, group = os.getuid(), os.getgid()
-            _c(_libc.unshare(CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWNET), "unshare")
-            for name, text in (("setgroups", "deny"), ("uid_map", f"{me} {me} 1"),
-                               ("gid_map", f"{group} {group} 1")):
-                with open(f"/proc/self/{name}", "w") as f:
-                    f.write(text)
-        facts["network"] = "none"
-        _expose(confinement.expose, confinement.stage)
-        facts["hidden"] = True
-    except (OSError, AttributeError) as e:  # AttributeError: no unshare (not Linux)
-        facts["namespace_error"] = str(e)
-    if uid is not None:
-        os.setgroups([])
-        os.setgid(confinement.gid)
-        os.setuid(uid)
-        facts["uid"] = uid
-    if hasattr(_libc, "prctl"):  # Linux
-        _libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)
-        _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)  # cleared by setuid: set after
-    limits = confinement.limits
-    for name, value in (("RLIMIT_AS", limits["memory"]), ("RLIMIT_NPROC", limits["processes"]),
-                        ("RLIMIT_FSIZE", limits["file_size"]), ("RLIMIT_CPU", limits["cpu"]),
-                        ("RLIMIT_NOFILE", 1024), ("RLIMIT_CORE", 0)):
-        try:
-            resource.setrlimit(getattr(resource, name), (value, value))
-        except (ValueError, OSError) as e:  # e.g. RLIMIT_AS on macOS
-            facts.setdefault("limit_errors", []).append(f"{name}: {e}")
-    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a too-big write raises instead of killing
-    os.umask(0o077)
-    os.chdir(workdir)
-    return facts
-
-
-def _expose(expose, stage):
-    """Cover each folder with a tmpfs that shows only the entries the child needs."""
-    _c(_libc.mount(b"none", b"/", None, MS_REC | MS_PRIVATE, None), "mount --make-rprivate /")
-    for n, (folder, entries) in enumerate(expose):
-        staged = []
-        for k, entry in enumerate(entries):
-            if not os.path.exists(os.path.join(folder, entry)):
-                continue
-            target = os.path.join(stage, f"{n}-{k}")
-            os.makedirs(target, exist_ok=True)
-            _c(_libc.mount(os.path.join(folder, entry).encode(), target.encode(), None,
-                           MS_BIND | MS_REC, None), f"bind {folder}/{entry}")
-            staged.append((entry, target))
-        _c(_libc.mount(b"tmpfs", folder.encode(), b"tmpfs", 0, b"mode=0755,size=64k"),
-           f"tmpfs on {folder}")
-        for entry, target in staged:
-            os.makedirs(os.path.join(folder, entry), exist_ok=True)
-            _c(_libc.mount(target.encode(), os.path.join(folder, entry).encode(), None,
-                           MS_BIND | MS_REC, None), f"bind back {entry}")
-            _c(_libc.umount2(target.encode(), 2), "umount stage")

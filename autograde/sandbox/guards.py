@@ -20,6 +20,12 @@ value in its own process and trusts nothing the child reports beyond the outputs
 
 import sys
 import types
+from collections.abc import Callable, Iterable
+from importlib.abc import Loader
+from importlib.machinery import ModuleSpec
+from typing import Any, TypeVar
+
+Function = TypeVar("Function", bound=Callable[..., Any])
 
 # Attribute names that mean "the framework's own recurrent layer or kernel": torch
 # (torch.nn.LSTM, torch.lstm, torch._VF, ...), TensorFlow 1 (dynamic_rnn, the rnn_cell
@@ -43,16 +49,16 @@ class ForbiddenFrameworkCall(Exception):
 # ---------------------------------------------------------------------------------------
 # The trust anchor
 
-_anchor_code = []  # [the code object of the function marked with trust_anchor]
+_anchor_code: list[types.CodeType] = []  # [the code object of the function marked with trust_anchor]
 
 
-def trust_anchor(function):
+def trust_anchor(function: Function) -> Function:
     """Mark `function` as the trust anchor: the grader's own entry into an exercise's checks.
 
     Why it exists: below the anchor on the call stack is only the grader's runner; above
     it, the checks' code (which may use the framework's LSTM to run a reference) and the
     submission's (which may not). So a framework call is allowed only if every frame
-    between it and the anchor is trusted library code (`libraries.Trust`).
+    between it and the anchor is trusted library code (`trust.Trust`).
 
     Why it is a code object, and the outermost one: the anchor is recognised by the
     identity of its code object, not by a name, so renaming the method changes nothing
@@ -68,7 +74,8 @@ def trust_anchor(function):
     return function
 
 
-def submission_on_stack(frame, trusted):
+def submission_on_stack(frame: types.FrameType | None,
+                        trusted: Callable[[str], bool]) -> bool:
     """True if a frame from `frame` down to the outermost trust-anchor frame is not
     trusted (`trusted(filename)`), or if no anchor is on the stack at all."""
     anchor = _anchor_code[0] if _anchor_code else None
@@ -82,10 +89,11 @@ def submission_on_stack(frame, trusted):
     return verdict
 
 
-def _refusing(original, label, trusted):
+def _refusing(original: Callable[..., Any], label: str,
+              trusted: Callable[[str], bool]) -> Callable[..., Any]:
     """`original`, except that it raises ForbiddenFrameworkCall when called from the
     submission's code (directly, or through autograde.reference or any other library)."""
-    def guarded(*args, **kwargs):
+    def guarded(*args: Any, **kwargs: Any) -> Any:
         if submission_on_stack(sys._getframe(1), trusted):
             raise ForbiddenFrameworkCall(f"{label} is not allowed: this exercise must be "
                                          f"written from scratch")
@@ -100,10 +108,10 @@ def _refusing(original, label, trusted):
 class ImportGuard:
     """A meta path finder: refuses `solutions`, and lets `on_import` patch frameworks."""
 
-    def __init__(self):
-        self.on_import = None
+    def __init__(self) -> None:
+        self.on_import: Callable[[], None] | None = None
 
-    def find_spec(self, name, path=None, target=None):
+    def find_spec(self, name: str, path: Any = None, target: Any = None) -> ModuleSpec | None:
         if name == "solutions" or name.startswith("solutions."):
             raise ModuleNotFoundError("the grader does not let a submission import "
                                       "`solutions`", name=name)
@@ -118,14 +126,14 @@ class ImportGuard:
         return None
 
 
-class _PatchingLoader:
-    def __init__(self, loader, after):
+class _PatchingLoader(Loader):
+    def __init__(self, loader: Loader, after: Callable[[], None]) -> None:
         self.loader, self.after = loader, after
 
-    def create_module(self, spec):
+    def create_module(self, spec: ModuleSpec) -> types.ModuleType | None:
         return self.loader.create_module(spec)
 
-    def exec_module(self, module):
+    def exec_module(self, module: types.ModuleType) -> None:
         self.loader.exec_module(module)
         self.after()
 
@@ -137,17 +145,20 @@ class FrameworkGuard:
     torch.lstm and friends, torch._VF), TensorFlow 1 (dynamic_rnn and friends, the
     rnn_cell classes) and Keras (its layers) have, loaded now or later.
     `remove()` puts everything back (for exercises run in the child itself).
-    trusted: `libraries.Trust`, which tells library code from the submission's.
+    trusted: `trust.Trust`, which tells library code from the submission's.
     """
 
-    def __init__(self, import_guard, trusted):
+    saved: list[tuple[object, str, Callable[..., Any]]]  # (owner, name, original)
+    done: set[str]  # the frameworks patched already
+
+    def __init__(self, import_guard: ImportGuard, trusted: Callable[[str], bool]) -> None:
         self.import_guard, self.trusted, self.saved, self.done = import_guard, trusted, [], set()
 
-    def install(self):
+    def install(self) -> None:
         self.import_guard.on_import = self.patch_loaded
         self.patch_loaded()
 
-    def remove(self):
+    def remove(self) -> None:
         self.import_guard.on_import = None
         for owner, name, original in reversed(self.saved):
             try:
@@ -156,7 +167,7 @@ class FrameworkGuard:
                 pass
         self.saved, self.done = [], set()
 
-    def patch_loaded(self):
+    def patch_loaded(self) -> None:
         if "torch" in sys.modules and "torch" not in self.done:
             self._torch(sys.modules["torch"])
         if "tensorflow" in sys.modules and "tensorflow" not in self.done:
@@ -165,7 +176,7 @@ class FrameworkGuard:
             if keras in sys.modules and keras not in self.done:
                 self._keras(keras, sys.modules[keras])
 
-    def _set(self, owner, name, label):
+    def _set(self, owner: object, name: str, label: str) -> None:
         """Make owner.name refuse to run when called from the submission's code."""
         try:
             original = getattr(owner, name)
@@ -174,7 +185,7 @@ class FrameworkGuard:
         except (AttributeError, TypeError, ImportError):
             pass
 
-    def _classes(self, owner, methods, prefix):
+    def _classes(self, owner: object, methods: Iterable[str], prefix: str) -> None:
         """Patch `methods` of the classes in `owner` named in FRAMEWORK_RNN_NAMES."""
         for name in sorted(FRAMEWORK_RNN_NAMES):
             cls = getattr(owner, name, None)
@@ -183,7 +194,7 @@ class FrameworkGuard:
                     if method in vars(cls):
                         self._set(cls, method, f"{prefix}.{name}")
 
-    def _functions(self, owners, prefix):
+    def _functions(self, owners: Iterable[object], prefix: str) -> None:
         """Patch the functions in `owners` named in FRAMEWORK_RNN_NAMES."""
         for name in sorted(FRAMEWORK_RNN_NAMES):
             for owner in owners:
@@ -193,7 +204,7 @@ class FrameworkGuard:
                 if callable(value) and not isinstance(value, (type, types.ModuleType)):
                     self._set(owner, name, f"{prefix}.{name}")
 
-    def _torch(self, torch):
+    def _torch(self, torch: Any) -> None:
         self.done.add("torch")
         rnn = getattr(getattr(getattr(torch, "nn", None), "modules", None), "rnn", None)
         self._classes(rnn, ("__init__", "forward"), "torch.nn")
@@ -201,7 +212,7 @@ class FrameworkGuard:
                          getattr(getattr(torch, "_C", None), "_VariableFunctions", None)),
                         "torch")
 
-    def _tensorflow(self, tf):
+    def _tensorflow(self, tf: Any) -> None:
         self.done.add("tensorflow")
         try:
             from tensorflow.python.ops import rnn
@@ -215,6 +226,6 @@ class FrameworkGuard:
             return
         self._classes(cells, ("__init__", "__call__", "call"), "tf.compat.v1.nn.rnn_cell")
 
-    def _keras(self, name, keras):
+    def _keras(self, name: str, keras: Any) -> None:
         self.done.add(name)
         self._classes(getattr(keras, "layers", None), ("__init__", "call"), f"{name}.layers")

@@ -1,4 +1,5 @@
-"""Which code is the grader's libraries: listed by the grader, searched and trusted by the child.
+"""The grader's side of "which code is the grader's libraries": listed here, searched and
+trusted by the child (`trust`).
 
 The child must import the same libraries as the grader, wherever they are installed
 (the interpreter's site-packages, a user site, PYTHONPATH, a layered environment whose
@@ -10,9 +11,9 @@ installed outside it would count as submission code.
   folders whose code counts as library code: the standard library, every site-packages
   folder the interpreter reports (user site included, when enabled), and every folder
   on the path that holds an installed distribution (a `*.dist-info`).
-- The child's bootstrap (`launch.BOOTSTRAP`) puts that path first on its sys.path,
+- The child's bootstrap (`zygote.BOOTSTRAP`) puts that path first on its sys.path,
   before it imports anything.
-- `Trust` (in the child, before any submission code runs): is this file library code?
+- `trust.Trust` (in the child, before any submission code runs): is this file library code?
   Also trusted: the folders of the modules the child has imported by then (all of them
   imported by the grader's code: numpy, torch, the checks, ...). Never trusted: the
   sandbox's own folders (where the submission writes), files changed after `since`
@@ -26,11 +27,11 @@ import site
 import sys
 import sysconfig
 
-from autograde.sandbox.confine import ROOT, UID_POOL
+from autograde.sandbox.confine import ROOT
 from autograde.sandbox.protocol import Libraries
 
 
-def grader_libraries(since):
+def grader_libraries(since: float) -> Libraries:
     """The grader's Libraries (protocol.Libraries), for a grading that began at `since`."""
     path = library_path()
     folders = set(sysconfig.get_paths()[k] for k in ("stdlib", "platstdlib", "purelib",
@@ -45,7 +46,7 @@ def grader_libraries(since):
     return Libraries(path=path, trusted=trusted, since=since)
 
 
-def library_path():
+def library_path() -> list[str]:
     """The grader's sys.path, without what only its own start put there: the current
     folder (`python -m`, '') and the course (the child's bootstrap adds it first)."""
     skip = {os.path.realpath(os.getcwd()), os.path.realpath(ROOT)}
@@ -54,58 +55,8 @@ def library_path():
 
 
 @functools.lru_cache(maxsize=None)
-def _holds_distributions(folder):
+def _holds_distributions(folder: str) -> bool:
     try:
         return any(name.endswith((".dist-info", ".egg-info")) for name in os.listdir(folder))
     except OSError:
         return False
-
-
-class Trust:
-    """Decides whether a code file is the grader's library code (see the module docstring).
-
-    Built in the child after its own imports and before any submission code runs.
-    """
-
-    def __init__(self, libraries, sandbox_folder):
-        folders, files = set(libraries.trusted), set()
-        for name, module in list(sys.modules.items()):
-            if "." in name:
-                continue  # inside its top-level package's folder (namespaces aside)
-            for entry in list(getattr(module, "__path__", None) or []):
-                if isinstance(entry, str):
-                    folders.add(os.path.realpath(entry))
-            file = getattr(module, "__file__", None)
-            if isinstance(file, str) and not getattr(module, "__path__", None):
-                files.add(os.path.realpath(file))
-        self.folders = tuple(sorted(f.rstrip(os.sep) + os.sep for f in folders))
-        self.files = frozenset(files)
-        self.sandbox = os.path.realpath(sandbox_folder) + os.sep
-        self.since = libraries.since
-        self._seen = {}  # file name -> _in_libraries's answer
-
-    def __call__(self, filename):
-        """True for code from the standard library, an installed library or autograde;
-        False for a cell ("<cell N>"), an exec'd string, or a file the submission could
-        have written."""
-        if filename.startswith("<frozen "):
-            return True
-        if filename.startswith("<"):
-            return False
-        path = self._in_libraries(filename)
-        if path is None:
-            return False
-        try:
-            info = os.stat(path)
-        except OSError:
-            return False
-        return info.st_ctime < self.since and info.st_uid not in UID_POOL
-
-    def _in_libraries(self, filename):
-        """The real path of `filename` if it lies in a trusted folder, else None."""
-        if filename not in self._seen:
-            path = os.path.realpath(filename)
-            inside = not path.startswith(self.sandbox) and (
-                path in self.files or path.startswith(self.folders))
-            self._seen[filename] = path if inside else None
-        return self._seen[filename]

@@ -1,17 +1,26 @@
 """What crosses between the grader and the sandboxed child, as types both sides import.
 
 Everything here travels as data only: the job as a JSON file, events as JSON lines on a
-pipe, and each exercise's results as values written with `autograde.wire` (JSON and
+pipe, and each exercise's results as values written with `wire` (JSON and
 `.npy`). Nothing is pickled, and the grader decodes what comes back with the `decode_`
 functions below, which turn anything unexpected into None instead of trusting it.
 
 The enums are `StrEnum`s: a member is its own wire spelling, so `json.dumps` and
-`autograde.wire` write it as a plain string and `CaseStatus("ok")` reads it back.
+`wire` write it as a plain string and `CaseStatus("ok")` reads it back.
 """
 
 import json
+import os
 from dataclasses import asdict, dataclass, field
 from enum import StrEnum
+from typing import Any, ClassVar
+
+# A JSON object from the other side, not trusted to hold any particular keys.
+JSONDict = dict[str, Any]
+
+# User ids for sandboxes, one per running child (the grader skips any that /etc/passwd
+# uses). The child never trusts a file such a user owns.
+UID_POOL = range(61000, 61512)
 
 
 class CaseStatus(StrEnum):
@@ -68,15 +77,15 @@ class Event:
     inline: bool = False
     end: End | None = None
     code: int | None = None
-    error: dict | None = None
-    facts: dict | None = None
+    error: JSONDict | None = None
+    facts: JSONDict | None = None
 
-    def line(self):
+    def line(self) -> bytes:
         fields = {k: v for k, v in asdict(self).items() if v is not None and v is not False}
         return (json.dumps(fields) + "\n").encode()
 
     @classmethod
-    def parse(cls, line):
+    def parse(cls, line: bytes) -> "Event | None":
         """The Event on this line, or None if it is not one (a submission may write here)."""
         try:
             raw = json.loads(line)
@@ -97,27 +106,60 @@ class Event:
         return None if raw else event
 
 
+# ---------------------------------------------------------------------------------------
+# The job: what the grader hands the child (a JSON file, written by the grader).
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One code cell to run: its index in the notebook (0-based), its code (magics
+    already left out) and the exercise it is graded for (None: it is only context)."""
+
+    index: int
+    code: str
+    exercise: str | None = None
+
+
+@dataclass(frozen=True)
+class ExerciseSpec:
+    """How the child grades an exercise: the checks module that registers it (imported
+    before any submission code runs) and whether it must be written from scratch."""
+
+    module: str
+    from_scratch: bool
+
+
+@dataclass(frozen=True)
+class ResourceLimits:
+    """The child's resource limits, in the units setrlimit takes (bytes, seconds)."""
+
+    memory: int
+    processes: int
+    file_size: int
+    cpu: int
+
+
 @dataclass
 class Confinement:
     """How the child confines itself before it runs any submission code.
 
     uid, gid:  the unprivileged user to become (None when the grader is not root).
-    expose:    [folder, [entries]] pairs: each folder is covered so that it shows only
-               those entries (see `confine.enter`).
+    expose:    (folder, [entries]) pairs: each folder is covered so that it shows only
+               those entries (see `enter.enter`).
     stage:     an empty folder the child may use while it rearranges its mounts.
-    limits:    resource limits: {"memory", "processes", "file_size", "cpu"}.
+    limits:    resource limits.
     """
 
     uid: int | None
     gid: int | None
-    expose: list
+    expose: list[tuple[str, list[str]]]
     stage: str
-    limits: dict
+    limits: ResourceLimits
 
 
 @dataclass
 class Libraries:
-    """The grader's libraries, which the child searches and trusts (`libraries.py`).
+    """The grader's libraries, which the child searches and trusts (`libraries`, `trust`).
 
     path:     the grader's sys.path entries for libraries, in its order.
     trusted:  folders (and single module files) whose code counts as the grader's.
@@ -125,8 +167,8 @@ class Libraries:
               submission may have written them.
     """
 
-    path: list
-    trusted: list
+    path: list[str]
+    trusted: list[str]
     since: float
 
 
@@ -134,16 +176,16 @@ class Libraries:
 class Job:
     """Everything the child needs to run one attempt at a notebook.
 
-    cells:      [{"index", "code", "exercise"}] in notebook order.
-    exercises:  id -> {"module": the checks module, "from_scratch": bool}.
+    cells:      the cells to run, in notebook order.
+    exercises:  id -> its ExerciseSpec, for the exercises among `cells`.
     workdir:    the scratch folder (the child's cwd and home); outdir: where the
-                results go; indir: where the cases' inputs arrive.
+                results go; indir: where the cases' inputs arrive (`InputsReady`).
     timeout:    seconds per exercise; inline: run exercises in the child itself;
     kill_all_mine: the child runs as a user of its own and may kill all its processes.
     """
 
-    cells: list
-    exercises: dict
+    cells: list[Cell]
+    exercises: dict[str, ExerciseSpec]
     workdir: str
     outdir: str
     indir: str
@@ -153,17 +195,118 @@ class Job:
     confinement: Confinement
     libraries: Libraries
 
-    def write(self, path):
+    def write(self, path: str | os.PathLike[str]) -> None:
         with open(path, "w") as f:
             json.dump(asdict(self), f)
 
     @classmethod
-    def read(cls, path):
+    def read(cls, path: str | os.PathLike[str]) -> "Job":
+        """The job the grader wrote (trusted: read before any submission code runs)."""
         with open(path) as f:
             raw = json.load(f)
-        raw["confinement"] = Confinement(**raw["confinement"])
-        raw["libraries"] = Libraries(**raw["libraries"])
-        return cls(**raw)
+        confinement = raw.pop("confinement")
+        return cls(
+            cells=[Cell(**c) for c in raw.pop("cells")],
+            exercises={id: ExerciseSpec(**spec) for id, spec in raw.pop("exercises").items()},
+            confinement=Confinement(
+                uid=confinement["uid"], gid=confinement["gid"],
+                expose=[(folder, list(entries)) for folder, entries in confinement["expose"]],
+                stage=confinement["stage"], limits=ResourceLimits(**confinement["limits"])),
+            libraries=Libraries(**raw.pop("libraries")), **raw)
+
+
+@dataclass(frozen=True)
+class InputsReady:
+    """The hand-off file in/<id>/READY: the grader has written all `cases` inputs of the
+    exercise (in/<id>/0, 1, ...). It is written under another name and renamed, so the
+    child, which waits for it, sees all of the inputs or none."""
+
+    cases: int
+
+    NAME: ClassVar[str] = "READY"
+
+    def text(self) -> str:
+        return json.dumps({"cases": self.cases})
+
+    @classmethod
+    def parse(cls, text: str) -> "InputsReady":
+        return cls(cases=int(json.loads(text)["cases"]))
+
+
+# ---------------------------------------------------------------------------------------
+# The zygote's socket (`spawn.Zygote` in the grader, `zygote.serve` in the zygote): one
+# JSON message per SOCK_SEQPACKET datagram. Both ends are the grader's code.
+
+# What each kind of zygote imports before it forks children.
+ZYGOTE_PRELOAD: dict[str, tuple[str, ...]] = {
+    "base": ("numpy", "matplotlib", "matplotlib.pyplot", "torch"),
+    "tf": ("numpy", "matplotlib", "matplotlib.pyplot", "torch", "tensorflow"),
+}
+
+
+@dataclass(frozen=True)
+class SpawnRequest:
+    """Grader -> zygote: fork a child for this job file, with this environment and
+    working folder (the child's two pipes, events and output, travel with it as fds)."""
+
+    job: str
+    env: dict[str, str]
+    cwd: str
+
+    def encode(self) -> bytes:
+        return json.dumps(asdict(self)).encode()
+
+    @classmethod
+    def decode(cls, data: bytes) -> "SpawnRequest":
+        raw = json.loads(data)
+        return cls(job=str(raw["job"]), env={str(k): str(v) for k, v in raw["env"].items()},
+                   cwd=str(raw["cwd"]))
+
+
+@dataclass(frozen=True)
+class ZygoteReady:
+    """Zygote -> grader: its imports are done."""
+
+
+@dataclass(frozen=True)
+class Spawned:
+    """Zygote -> grader: the child it forked for the last request."""
+
+    pid: int
+
+
+@dataclass(frozen=True)
+class Exited:
+    """Zygote -> grader: a child ended; `status` as os.waitpid gives it."""
+
+    pid: int
+    status: int
+
+
+ZygoteReply = ZygoteReady | Spawned | Exited
+
+
+def encode_reply(reply: ZygoteReply) -> bytes:
+    if isinstance(reply, Exited):
+        return json.dumps({"exit": reply.pid, "status": reply.status}).encode()
+    if isinstance(reply, Spawned):
+        return json.dumps({"pid": reply.pid}).encode()
+    return b'{"ready": true}'
+
+
+def decode_reply(data: bytes) -> ZygoteReply | None:
+    """The reply in a datagram, or None if it is not one."""
+    try:
+        raw = json.loads(data)
+        if type(raw.get("exit")) is int and type(raw.get("status")) is int:
+            return Exited(raw["exit"], raw["status"])
+        if type(raw.get("pid")) is int:
+            return Spawned(raw["pid"])
+        if raw.get("ready") is True:
+            return ZygoteReady()
+    except (ValueError, AttributeError, RecursionError):
+        pass
+    return None
 
 
 # ---------------------------------------------------------------------------------------
@@ -178,13 +321,13 @@ class CellResult:
 
     ok: bool
     defined: bool = False
-    error: dict | None = None
+    error: JSONDict | None = None
 
-    def to_wire(self):
+    def to_wire(self) -> JSONDict:
         return {"ok": self.ok, "defined": self.defined, "error": self.error}
 
 
-def decode_cell(value):
+def decode_cell(value: object) -> CellResult | None:
     """The CellResult in a value the child wrote, or None if it is not one."""
     if not isinstance(value, dict) or not isinstance(value.get("ok"), bool):
         return None
@@ -198,11 +341,11 @@ class CaseResult:
     """How one case ended: its status and its outputs (OK) or the exception."""
 
     status: CaseStatus
-    outputs: dict | None = None
-    error: dict | None = None
+    outputs: JSONDict | None = None
+    error: JSONDict | None = None
 
-    def to_wire(self):
-        value = {"status": self.status}
+    def to_wire(self) -> JSONDict:
+        value: JSONDict = {"status": self.status}
         if self.outputs is not None:
             value["outputs"] = self.outputs
         if self.error is not None:
@@ -210,12 +353,12 @@ class CaseResult:
         return value
 
 
-def decode_case(value):
+def decode_case(value: object) -> CaseResult | None:
     """The CaseResult in a value the child wrote, or None if it is not one."""
     if not isinstance(value, dict):
         return None
     try:
-        status = CaseStatus(value.get("status"))
+        status = CaseStatus(str(value.get("status")))
     except ValueError:
         return None
     outputs, error = value.get("outputs"), value.get("error")
@@ -234,7 +377,7 @@ class ExerciseRun:
     """
 
     cell: CellResult | None
-    cases: list
+    cases: list[CaseResult | None]
     ended: End
     code: int | None = None
     reason: str = ""
@@ -244,7 +387,8 @@ class ExerciseRun:
 class NotebookRun:
     """What `run_notebook` returns."""
 
-    exercises: dict = field(default_factory=dict)  # id -> ExerciseRun
-    cell_errors: dict = field(default_factory=dict)  # cell index -> what went wrong
-    facts: dict = field(default_factory=dict)  # uid, network: how the sandbox ran
+    exercises: dict[str, ExerciseRun] = field(default_factory=dict)
+    # cell index -> what went wrong: what it raised (child.describe), or a sentence
+    cell_errors: dict[int, JSONDict | str] = field(default_factory=dict)
+    facts: JSONDict = field(default_factory=dict)  # uid, network: how the sandbox ran
     error: str = ""  # the sandbox could not start

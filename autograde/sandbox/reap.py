@@ -1,8 +1,8 @@
-"""Finding and killing what a sandbox started, so that nothing outlives its grading.
+"""The grader's side: finding and killing what a sandbox started, so that nothing
+outlives its grading: a child and everything it forked, by process group, by session,
+by sandbox user or as a subreaper. (The child stops its own exercises: `stop`.)
 
-All of it reads /proc through one function, `process(pid)`. Used by the grader (to stop
-a child and everything it forked, by process group, by session, by sandbox user or as a
-subreaper) and by the child (to stop an exercise's process group).
+All of it reads /proc through one function, `process(pid)`.
 """
 
 import os
@@ -11,7 +11,7 @@ import subprocess
 import time
 from dataclasses import dataclass
 
-LIVE = set()  # pids of the children the grader started that are still running
+LIVE: set[int] = set()  # pids of the children the grader started that are still running
 _subreaper = [False]  # this process collects orphans (see become_subreaper)
 
 
@@ -26,7 +26,7 @@ class Process:
     uid: int
 
 
-def pids():
+def pids() -> list[int]:
     """The process ids in /proc (none where there is no /proc)."""
     try:
         return [int(p) for p in os.listdir("/proc") if p.isdigit()]
@@ -34,7 +34,7 @@ def pids():
         return []
 
 
-def process(pid):
+def process(pid: int) -> Process | None:
     """The Process `pid`, or None if it is gone (or /proc cannot be read)."""
     try:
         uid = os.stat(f"/proc/{pid}").st_uid
@@ -46,17 +46,17 @@ def process(pid):
         return None
 
 
-def processes():
+def processes() -> list[Process]:
     """Every live (not zombie) process."""
     return [p for p in map(process, pids()) if p is not None and p.state != "Z"]
 
 
-def processes_of(uid):
+def processes_of(uid: int) -> list[int]:
     """The pids of the live processes of `uid`."""
     return [p.pid for p in processes() if p.uid == uid]
 
 
-def threads_of(uid):
+def threads_of(uid: int) -> int:
     """How many threads the processes of `uid` have (RLIMIT_NPROC counts threads)."""
     count = 0
     for p in processes():
@@ -68,14 +68,14 @@ def threads_of(uid):
     return count
 
 
-def kill_group(pgid):
+def kill_group(pgid: int) -> None:
     try:
         os.killpg(pgid, signal.SIGKILL)
     except OSError:
         pass
 
 
-def kill_user(uid):
+def kill_user(uid: int) -> None:
     """Kill every process of `uid` (a sandbox user), `kill -1` run as that user, and wait
     (a few seconds at most) until they are gone: a big process takes a while to die."""
     deadline = time.monotonic() + 10
@@ -86,23 +86,7 @@ def kill_user(uid):
         time.sleep(0.01)
 
 
-def kill_all_mine():
-    """In the child, running as a user of its own: kill every other process of this user
-    (what a submission left behind) and reap them."""
-    for _ in range(1000):
-        try:
-            os.kill(-1, signal.SIGKILL)
-        except OSError:  # ProcessLookupError: none left
-            break
-    while True:
-        try:
-            if os.waitpid(-1, os.WNOHANG) == (0, 0):
-                break
-        except ChildProcessError:
-            break
-
-
-def become_subreaper():
+def become_subreaper() -> None:
     """Make this process the one orphaned sandbox processes are given to (not init), so
     that, without root, the grader can still find and kill what a submission left behind.
     For the command line's process only: it then kills such orphans after each notebook."""
@@ -112,7 +96,7 @@ def become_subreaper():
     _subreaper[0] = ctypes.CDLL(None).prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0
 
 
-def kill_session(sid):
+def kill_session(sid: int) -> None:
     """Without root: kill the processes of the child's session, what they forked off into
     new sessions (as far as the parent links show) and, for a subreaper, the orphans."""
     for _ in range(20):
@@ -127,7 +111,7 @@ def kill_session(sid):
         time.sleep(0.02)
 
 
-def _session_members(sid):
+def _session_members(sid: int) -> list[int]:
     table = {p.pid: p for p in processes()}
     members = {pid for pid, p in table.items() if p.session == sid}
     grown = True
@@ -141,9 +125,9 @@ def _session_members(sid):
     return sorted(members)
 
 
-def _orphans():
+def _orphans() -> list[int]:
     """Children of this process that it did not start (sandbox processes whose parent died)."""
-    me, mine = os.getpid(), []
+    me, mine = os.getpid(), list[int]()
     for pid in pids():
         if pid in LIVE:
             continue

@@ -21,8 +21,12 @@ import json
 import os
 import re
 import stat
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
+
+Folder = str | os.PathLike[str]
 
 MAX_DEPTH = 32
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,40}")
@@ -31,10 +35,10 @@ _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,40}")
 class Opaque:
     """Stands for a value that is not data (a function, a tensor, ...): only its type name."""
 
-    def __init__(self, type_name):
+    def __init__(self, type_name: str) -> None:
         self.type_name = type_name if _NAME.fullmatch(str(type_name)) else "object"
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return f"<{self.type_name}>"
 
 
@@ -42,10 +46,10 @@ class WireError(ValueError):
     """A value that cannot be written, or a folder that is not a readable value."""
 
 
-def write(folder, value, inputs=False):
+def write(folder: Folder, value: object, inputs: bool = False) -> None:
     """Write `value` into `folder` (created). inputs=True: refuse values that are not data."""
     os.makedirs(folder, exist_ok=True)
-    arrays = []
+    arrays: list[np.ndarray[Any, Any]] = []
     structure = _encode(value, arrays, inputs, 0)
     for i, array in enumerate(arrays):
         with open(os.path.join(folder, f"a{i}.npy"), "wb") as f:
@@ -54,7 +58,8 @@ def write(folder, value, inputs=False):
         json.dump(structure, f)
 
 
-def _encode(value, arrays, inputs, depth):
+def _encode(value: object, arrays: list[np.ndarray[Any, Any]], inputs: bool,
+            depth: int) -> object:
     if depth > MAX_DEPTH:
         raise WireError("nested too deeply")
     if value is None or isinstance(value, (bool, str)):
@@ -82,7 +87,7 @@ def _encode(value, arrays, inputs, depth):
     return {"object": type(value).__name__}
 
 
-def read(root, parts, max_bytes):
+def read(root: Folder, parts: Sequence[str], max_bytes: int) -> Any:
     """The value written in the folder root/parts[0]/parts[1]/...
 
     No symbolic link is followed below `root` (a trusted folder), so a submission that
@@ -102,7 +107,7 @@ def read(root, parts, max_bytes):
         os.close(fd)
 
 
-def exists(root, parts, name):
+def exists(root: Folder, parts: Sequence[str], name: str) -> bool:
     """True if root/parts/.../name is there (a file or folder; links are not followed)."""
     try:
         fd = _open_folder(root, parts)
@@ -117,7 +122,7 @@ def exists(root, parts, name):
         os.close(fd)
 
 
-def _open_folder(root, parts):
+def _open_folder(root: Folder, parts: Sequence[str]) -> int:
     try:
         fd = os.open(root, os.O_RDONLY | os.O_DIRECTORY)
     except OSError as e:
@@ -138,7 +143,7 @@ def _open_folder(root, parts):
     return fd
 
 
-def _decode(node, fd, budget, depth):
+def _decode(node: object, fd: int, budget: list[int], depth: int) -> Any:
     if depth > MAX_DEPTH:
         raise WireError("nested too deeply")
     if node is None or isinstance(node, (bool, int, float, str)):
@@ -160,7 +165,7 @@ def _decode(node, fd, budget, depth):
     if kind == "tuple" and isinstance(body, list):
         return tuple(_decode(v, fd, budget, depth + 1) for v in body)
     if kind == "dict" and isinstance(body, list):
-        out = {}
+        out: dict[str | int, Any] = {}
         for pair in body:
             if not (isinstance(pair, list) and len(pair) == 2 and type(pair[0]) in (str, int)):
                 raise WireError("malformed dict")
@@ -171,7 +176,7 @@ def _decode(node, fd, budget, depth):
     raise WireError(f"unknown marker {str(kind)[:20]!r}")
 
 
-def _load_npy(data, name):
+def _load_npy(data: bytes, name: str) -> np.ndarray[Any, Any]:
     """The array in the bytes of a .npy file, checked before anything is allocated: its
     header's shape and dtype must account for exactly the bytes that follow it."""
     f = io.BytesIO(data)
@@ -185,22 +190,24 @@ def _load_npy(data, name):
         if np.prod(shape, dtype=object) * dtype.itemsize != len(data) - f.tell():
             raise ValueError("its header does not match its size")
         f.seek(0)
-        return np.load(f, allow_pickle=False)
+        array: np.ndarray[Any, Any] = np.load(f, allow_pickle=False)
+        return array
     except (ValueError, OSError, EOFError, TypeError, MemoryError) as e:
         raise WireError(f"{name}.npy is not a NumPy array file: {e}") from None
 
 
-def opaque(type_name):
+def opaque(type_name: object) -> Opaque:
     """A stand-in for a value that is not data, whose type has the given name.
 
     `type(x).__name__` is the name, so messages such as "got list" read as they
     would for the real value.
     """
     name = type_name if isinstance(type_name, str) and _NAME.fullmatch(type_name) else "object"
-    return type(name, (Opaque,), {})(name)
+    stand_in: type[Opaque] = type(name, (Opaque,), {})
+    return stand_in(name)
 
 
-def _read_file(fd, name, budget):
+def _read_file(fd: int, name: str, budget: list[int]) -> bytes:
     """Bytes of a regular file (no symbolic link, FIFO or device) in folder `fd`, within budget."""
     try:
         file_fd = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK, dir_fd=fd)
