@@ -1,6 +1,6 @@
 """The one list of framework RNNs that from-scratch exercises may not use.
 
-`autograde.sandbox.guards.FRAMEWORK_RNN_NAMES` feeds the grader's static check of a
+`autograde.frameworks.FRAMEWORK_RNN_NAMES` feeds the grader's static check of a
 cell, the sandbox's runtime guard and the TF1 checks' switch on TF's own cells. Here the
 static check and the TF1 check are played against as a learner would: by naming the
 framework's layer, and by building the TF1 cell exercise from TF's own cells.
@@ -11,7 +11,7 @@ import pytest
 
 from autograde import registry
 from autograde.notebook import framework_rnn_uses
-from autograde.sandbox.guards import FRAMEWORK_RNN_NAMES
+from autograde.frameworks import FRAMEWORK_RNN_NAMES
 from autograde.spec import SubmissionError
 
 
