@@ -46,13 +46,15 @@ def run_checks(obj, exercise, rng=None):
 
 def forbidden_uses(obj, exercise):
     """What `obj`'s source uses that its track forbids (`tracks.violations`), with the
-    names its globals say for sure; lines counted from the start of its definition."""
+    names its globals say for sure."""
     try:
-        source = textwrap.dedent(inspect.getsource(obj))
+        lines, first = inspect.getsourcelines(obj)
     except (OSError, TypeError):
         return []
     function = obj if inspect.isfunction(obj) else next(
         (v for v in vars(obj).values() if inspect.isfunction(v)), None)
+    # Blank lines above it, so that line numbers are those of its file (or notebook cell).
+    source = "\n" * max(first - 1, 0) + textwrap.dedent("".join(lines))
     return tracks.violations(exercise, source, names=tracks.names_of(function))
 
 
