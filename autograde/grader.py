@@ -237,8 +237,9 @@ def _refusal(exercise, location, notebooks):
                if c.index < cell.index]
     broken = tracks.violations(exercise, notebook.runnable(cell.source), context)
     if broken:
-        return entry(exercise, location, "forbidden", 0.0,
-                     f"{exercise.id}: {'; '.join(broken[:3])}", [])
+        more = f" (and {len(broken) - 1} more such uses)" if len(broken) > 1 else ""
+        return entry(exercise, location, "forbidden", 0.0, f"{exercise.id}: {broken[0]}{more}",
+                     [])
     return None
 
 
