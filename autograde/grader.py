@@ -74,8 +74,7 @@ def grade(path, limits=None, only=None, parallel=2, inline=False, deadline=None)
             graded[id] = refusal
         else:
             jobs.setdefault(location.notebook.name, {})[id] = (exercise, location)
-    run = _Run(limits, inline, deadline)
-    facts = run.all(jobs, parallel, graded)
+    facts = _Run(limits, inline, deadline).all(jobs, parallel, graded)
     return _report(path, [graded[id] for id in ids], _notes(path, notebooks), facts, limits)
 
 

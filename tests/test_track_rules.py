@@ -53,6 +53,16 @@ def lstm_forward(x, h0, c0, Wx, Wh, b):
     return getattr(ref, "lstm_" + "forward")(x, h0, c0, Wx, Wh, b)
 '''
 
+# A PyTorch exercise handed to its shipped reference (torch.nn.LSTM inside), out of the
+# static check's sight: the run-time guard must name the reference, not torch.nn.LSTM alone.
+HIDDEN_TORCH_REFERENCE = '''import importlib
+
+
+def lstm_layer(x, h0, c0, w_ih, w_hh, b_ih=None, b_hh=None):
+    ref = importlib.import_module("autograde.references." + "torch_modules")
+    return getattr(ref, "lstm_" + "layer")(x, h0, c0, w_ih, w_hh, b_ih, b_hh)
+'''
+
 # A PyTorch exercise written from scratch, with torch's own LSTM inside.
 FRAMEWORK_LSTM = '''import torch
 from torch import nn
@@ -160,9 +170,9 @@ def test_check_names_the_reference_that_was_called():
 def graded(tmp_path_factory):
     folder = tmp_path_factory.mktemp("tracks")
     nb = notebook(folder / "04_lstm_backward.ipynb", "import numpy as np", HIDDEN_REFERENCE,
-                  HIDDEN_TORCH, FRAMEWORK_LSTM)
+                  HIDDEN_TORCH, FRAMEWORK_LSTM, HIDDEN_TORCH_REFERENCE)
     report = grader.grade(nb, limits=Limits(timeout=60),
-                          only=["lstm_forward", "lstm_backward", "NaiveLSTM"])
+                          only=["lstm_forward", "lstm_backward", "NaiveLSTM", "lstm_layer"])
     return {e["id"]: e for e in report["exercises"]}
 
 
@@ -183,3 +193,11 @@ def test_the_grader_names_the_framework_lstm_and_its_line(graded):
     entry = graded["NaiveLSTM"]
     assert entry["points"] == 0 and entry["verdict"] == "forbidden", entry
     assert entry["feedback"].startswith("NaiveLSTM: line 9: torch.nn.LSTM: "), entry
+
+
+def test_the_run_time_guard_names_the_reference_called_not_only_torchs_lstm(graded):
+    entry = graded["lstm_layer"]
+    assert entry["points"] == 0 and entry["verdict"] == "forbidden", entry
+    assert entry["feedback"].startswith(
+        "lstm_layer: line 6: calls autograde.references.torch_modules.lstm_layer, autograde's "
+        "shipped reference (which uses torch.nn.LSTM)"), entry
