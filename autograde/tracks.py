@@ -115,11 +115,16 @@ def violations(exercise, source, context=(), names=None):
     out = []
     for line, names_why in sorted(found.items()):
         # An attribute chain is seen at every level (torch.autograd.grad, then
-        # torch.autograd, then torch): keep the longest name on each line.
-        for name, why in sorted(names_why.items()):
+        # torch.autograd, then torch): keep the longest name on each line, a framework
+        # RNN first (torch.nn.LSTMCell before the torch.float64 passed to it).
+        for name, why in sorted(names_why.items(), key=lambda item: (not _rnn(item[0]), item)):
             if not any(other.startswith(name + ".") for other in names_why):
                 out.append(f"line {line}: {name}: {why}")
     return out
+
+
+def _rnn(name):
+    return bool(FRAMEWORK_RNN_NAMES & set(name.split(".")[1:]))
 
 
 def _resolve(node, aliases):

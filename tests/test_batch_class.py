@@ -128,7 +128,8 @@ def test_the_gradebook(graded, klass):
     assert got["carol"]["commit"] == before and got["ada"]["commit"] == ""
     assert got["dan"]["total"] == "0"
     assert got["eve"]["rnn_step"] == "0" and got["eve"]["lstm_step"] == "0"
-    assert "did not finish within 10 s" in reports["eve"]["exercises"][0]["feedback"]
+    assert "did not finish within the 10 s per-exercise limit" in \
+        reports["eve"]["exercises"][0]["feedback"]
 
 
 def test_a_time_cap_stops_a_student_not_the_class(klass, tmp_path):
