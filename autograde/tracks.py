@@ -201,24 +201,31 @@ def names_of(function):
 
 def enforcing(run, exercise):
     """`run` (the exercise's runner: (learner's object, inputs) -> outputs), with the
-    NumPy track's ways into the frameworks refused while it runs (for other tracks,
-    `run` itself)."""
+    NumPy track's ways into the frameworks refused to the learner's code while it runs
+    (for other tracks, `run` itself)."""
     if exercise.track != NUMPY:
         return run
 
     @functools.wraps(run)
     def numpy_only_run(obj, inputs):
-        with refused(exercise):
-            return run(obj, inputs)
+        return _in_window(run, exercise, obj, inputs)
 
     return numpy_only_run
+
+
+def _in_window(run, exercise, obj, inputs):
+    """run(obj, inputs) with the entry points refused (`refused`). Its frame bounds the
+    search for the learner's code: what runs below it is the caller's, not the learner's."""
+    with refused(exercise):
+        return run(obj, inputs)
 
 
 @contextlib.contextmanager
 def refused(exercise):
     """While inside, each loaded framework entry point of the NumPy track raises
-    ForbiddenFrameworkCall naming the learner's line. (The checks of a NumPy exercise
-    never call a framework, so every such call inside is the learner's.)"""
+    ForbiddenFrameworkCall when the learner's code calls it (directly, or through a
+    library or one of autograde's references), naming the learner's line. The checks'
+    own calls (a reference run on the learner's weights) go through."""
     saved = []
     try:
         for module, path in NUMPY_TRACK_ENTRY_POINTS:
@@ -247,7 +254,10 @@ def _owner(module, path):
 
 def _refusing(original, label, exercise):
     def refuse(*args, **kwargs):
-        line, via = _learner_line(sys._getframe(1))
+        learner, via = _learner_frame(sys._getframe(1))
+        if learner is None:
+            return original(*args, **kwargs)
+        line = f"line {learner.f_lineno}: "
         if via:
             raise ForbiddenFrameworkCall(f"{line}calls {via}, autograde's shipped reference "
                                          f"(which uses {label}), not code of its own")
@@ -259,20 +269,23 @@ def _refusing(original, label, exercise):
 
 
 _AUTOGRADE = __name__.rpartition(".")[0]
+# Python's own library and what is installed beside it: never the learner's code.
+_INSTALLED = tuple({sys.prefix + "/", sys.base_prefix + "/", sys.exec_prefix + "/"})
 
 
-def _learner_line(frame):
-    """("line 7: ", via) for the nearest frame of the learner's own code ("" if none),
-    where `via` names the shipped reference the learner called on the way, if any."""
+def _learner_frame(frame):
+    """(the nearest frame of the learner's own code above `frame`, inside the window, or
+    None; the outermost of autograde's shipped references it called on the way, if any)."""
     via = None
-    while frame is not None:
+    while frame is not None and frame.f_code is not _in_window.__code__:
         module = str(frame.f_globals.get("__name__", ""))
         if module.startswith(SHIPPED):
             via = f"{module}.{frame.f_code.co_qualname}"
+        filename = frame.f_code.co_filename
         library = (module == _AUTOGRADE or module.startswith(_AUTOGRADE + ".")
-                   or module.split(".")[0] in NOT_NUMPY
-                   or frame.f_code.co_filename.startswith("<frozen"))
+                   or module.split(".")[0] in NOT_NUMPY or filename.startswith("<frozen")
+                   or filename.startswith(_INSTALLED))
         if not library:
-            return f"line {frame.f_lineno}: ", via
+            return frame, via
         frame = frame.f_back
-    return "", via
+    return None, via
