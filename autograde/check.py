@@ -47,7 +47,10 @@ def run_checks(obj, exercise, rng=None):
 
 def forbidden_uses(obj, exercise):
     """What `obj`'s source uses that its track forbids (`tracks.violations`), with the
-    names its globals say for sure."""
+    names its globals say for sure. Autograde's own references are not the learner's
+    code: the tests check them against their exercises, framework and all."""
+    if str(getattr(obj, "__module__", "")).startswith("autograde."):
+        return []
     try:
         lines, first = inspect.getsourcelines(obj)
     except (OSError, TypeError):
