@@ -78,7 +78,7 @@ def test_a_stack_that_breaks_at_batch_size_one_fails_every_run():
 # Right, but slow: pure-Python work on every call (CPU time that a busy machine stretches).
 SLOW_BACKWARD = '''def busy():
     total = 0
-    for k in range(400_000):
+    for k in range(5_000_000):
         total += k
     return total
 
