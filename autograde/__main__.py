@@ -61,7 +61,7 @@ def _parser():
                    help="re-grade only these students into the existing gradebook")
     b.add_argument("--report-dir", metavar="DIR",
                    help="also write the class report (Markdown, HTML, plots) here")
-    _limits(b, default_timeout=None)
+    _limits(b)
     _only(b)
 
     c = sub.add_parser("class-report", help="the class report of a gradebook (Markdown, HTML, "
@@ -92,11 +92,10 @@ def _parser():
     return parser
 
 
-def _limits(parser, default_timeout=60.0):
-    parser.add_argument("--timeout", type=_positive_float, default=default_timeout,
-                        metavar="SECONDS",
-                        help="time limit per exercise (default: 60 for grade; for batch, "
-                             "sized from how long the answer key takes)")
+def _limits(parser):
+    parser.add_argument("--timeout", type=_positive_float, default=None, metavar="SECONDS",
+                        help="time limit per exercise (default: the fixed 60 s that grade "
+                             "and batch share)")
     parser.add_argument("--memory", type=_positive_int, default=4096, metavar="MB",
                         help="memory limit of the submission's process (default 4096)")
 
@@ -171,9 +170,10 @@ def _emit(text, output):
 def main(argv=None):
     args = _parser().parse_args(argv)
     if args.command in ("grade", "batch"):
+        from autograde.registry import TIME_LIMIT_S
         from autograde.sandbox import Limits
 
-        limits = Limits(timeout=args.timeout or 60.0, memory_mb=args.memory)
+        limits = Limits(timeout=args.timeout or TIME_LIMIT_S, memory_mb=args.memory)
     if args.command == "grade":
         problem = _readable(args.submission)
         if problem:
@@ -237,7 +237,6 @@ def main(argv=None):
 
 
 def _batch(args, limits):
-    from dataclasses import replace
 
     from autograde import batch, verify
 
@@ -250,10 +249,6 @@ def _batch(args, limits):
         return _fail(str(e))
     for line in batch.class_warnings(args.class_dir):
         print(line, file=sys.stderr)
-    if args.timeout is None:
-        seconds, why = batch.auto_timeout(batch.reports_folder(args.output), limits)
-        limits = replace(limits, timeout=seconds)
-        print(f"time limit: {why} (--timeout to choose)", file=sys.stderr)
     try:
         batch.batch(args.class_dir, args.output, jobs=args.jobs, limits=limits,
                     progress=not args.no_progress, only=args.only, manifest=manifest,

@@ -20,9 +20,10 @@ Each student is graded on their own (own sandbox users, own random cases seeded 
 their code), so one student's submission cannot change another's grades, and running
 the same command on the same folder gives the same gradebook. A student whose grading
 fails (or kills its worker) gets a row of zeros and a report that says why. Time is
-bounded twice: per exercise (`limits.timeout`, by default sized from how long the answer
-key takes: `auto_timeout`) and per student (`time_cap`: past it no notebook starts and
-the remaining exercises are "not graded").
+bounded twice: per exercise (`limits.timeout`, by default the fixed
+`registry.TIME_LIMIT_S`, as for `grade`, so that a grade does not depend on the machine's
+load) and per student (`time_cap`: past it no notebook starts and the remaining
+exercises are "not graded").
 
 `regrade=[...]` re-grades only those students into an existing gradebook: the other
 rows and reports are left exactly as they were.
@@ -30,8 +31,6 @@ rows and reports are left exactly as they were.
 
 import csv
 import io
-import json
-import math
 import multiprocessing
 import subprocess
 import sys
@@ -277,52 +276,6 @@ def reports_folder(output):
     """Where the per-student reports go: beside the gradebook, `<stem>-reports/`."""
     output = Path(output)
     return output.with_name(f"{output.stem}-reports")
-
-
-# ---------------------------------------------------------------------------------------
-# The default time limit per exercise
-
-TIMEOUT_FLOOR, TIMEOUT_CEILING, TIMEOUT_FACTOR = 20.0, 60.0, 10.0
-
-
-def auto_timeout(cache_dir=None, limits=None):
-    """The per-exercise time limit sized from the reference: 10 x the seconds the answer
-    key's slowest notebook takes to grade (all its exercises, one at a time; the second
-    of two gradings, so that the sandbox's start, its imports of torch and TensorFlow,
-    is not counted: it has a limit of its own), at least 20 and at most 60. Measured once
-    per grader version (kept in `cache_dir`, if given); returns (seconds, a sentence that
-    says how it was chosen)."""
-    from autograde import course, grader
-
-    cache = Path(cache_dir) / "timeout.json" if cache_dir else None
-    version = verify.grader_version()
-    if cache and cache.is_file():
-        saved = json.loads(cache.read_text())
-        if saved.get("grader") == version:
-            return saved["timeout"], saved["why"]
-    limits = limits or Limits()
-    with tempfile.TemporaryDirectory(prefix="autograde-key-") as tmp:
-        try:
-            course.solve(Path(tmp) / "key")
-        except RuntimeError:  # a learner's copy: no solutions to time
-            return TIMEOUT_CEILING, f"{TIMEOUT_CEILING:g} s (no answer key here to time)"
-        notebooks = sorted((Path(tmp) / "key" / "book").glob("*.ipynb"))
-        chapters = {ex.chapter for ex in registry.exercises().values()}
-        seconds = {}
-        for nb in (nb for nb in notebooks if nb.name in chapters):
-            grader.grade(nb, limits=limits, parallel=1)  # the first time starts the sandbox
-            start = time.monotonic()
-            grader.grade(nb, limits=limits, parallel=1)
-            seconds[nb.name] = time.monotonic() - start
-    slowest = max(seconds, key=seconds.get)
-    timeout = min(TIMEOUT_CEILING, max(TIMEOUT_FLOOR, math.ceil(TIMEOUT_FACTOR * seconds[slowest])))
-    why = (f"{timeout:g} s per exercise: {TIMEOUT_FACTOR:g} x {seconds[slowest]:.1f} s, the "
-           f"answer key's slowest notebook ({slowest}), within [{TIMEOUT_FLOOR:g}, "
-           f"{TIMEOUT_CEILING:g}] s")
-    if cache:
-        cache.parent.mkdir(parents=True, exist_ok=True)
-        cache.write_text(json.dumps({"grader": version, "timeout": timeout, "why": why}) + "\n")
-    return timeout, why
 
 
 class _NoBar:

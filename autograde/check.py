@@ -1,82 +1,31 @@
-"""`check(fn)`: the learner's instant feedback, run in the notebook's own process."""
+"""`check(fn)`: the learner's instant feedback, run in the notebook's own process.
+
+What the results are worth is the scoring policy's business (`autograde.scoring`), which
+the grader shares; here the cases run and the verdict is printed.
+"""
+
+import inspect
+import textwrap
 
 import numpy as np
 
-from autograde import registry
+from autograde import registry, tracks
 from autograde.compare import Result, compare_case, explain_error, probably
+from autograde.frameworks import ForbiddenFrameworkCall
+from autograde.scoring import Report
 from autograde.spec import SubmissionError
 
 
-def earned_fraction(results):
-    """The fraction of an exercise's points that `results` (one Result per case) earn.
-
-    Points are for work that is right. A passing case earns its share only if, in its
-    dtype, at least one case that is not degenerate (B > 1, T > 1, I != H) passes too:
-    a time-major loop passes B = 1 or T = 1 by accident, and a transposed weight passes
-    I = H. Every case counts in the total, so degenerate cases can take points away but
-    never give them. Passing every case earns every point.
-    """
-    if not results:
-        return 0.0
-    if all(r.passed for r in results):
-        return 1.0
-    credited = {r.dtype for r in results if r.passed and not r.degenerate}
-    earned = sum(r.passed and (not r.degenerate or r.dtype in credited) for r in results)
-    return earned / len(results)
-
-
-UNEARNED = ("The checks that pass have B = 1, T = 1 or I = H, which a wrong implementation "
-            "can pass by accident: they earn no points until a larger case passes too.")
-
-
-class Report:
-    """The results of one exercise's checks.
-
-    stub:    True when the learner's code still raises NotImplementedError.
-    results: one Result per Case.
-    """
-
-    def __init__(self, exercise, results, stub=False, tolerances=()):
-        self.exercise, self.results, self.stub = exercise, results, stub
-        self.tolerances = sorted(set(tolerances))
-
-    @property
-    def passed(self):
-        return not self.stub and bool(self.results) and all(r.passed for r in self.results)
-
-    @property
-    def score(self):
-        """Points earned: the exercise's points times `earned_fraction` of the results."""
-        if self.stub or not self.results:
-            return 0.0
-        return self.exercise.points * earned_fraction(self.results)
-
-    @property
-    def unearned(self):
-        """True when some checks pass but, being degenerate, earn nothing on their own."""
-        return not self.passed and self.score == 0 and any(r.passed for r in self.results)
-
-    def summary(self):
-        """A short verdict: one line when it passes, one line per failed case otherwise."""
-        name = self.exercise.id
-        if self.stub:
-            return f"{name}: not implemented yet (replace the `raise NotImplementedError`)."
-        if self.passed:
-            lo, hi = self.tolerances[0], self.tolerances[-1]
-            within = f"{lo:g}" if lo == hi else f"{lo:g} to {hi:g}"
-            return f"{name}: passed all {len(self.results)} checks (tolerance {within})."
-        failed = [r for r in self.results if not r.passed]
-        lines = [f"{name}: {len(self.results) - len(failed)} of {len(self.results)} checks passed."
-                 + (f" {UNEARNED}" if self.unearned else "")]
-        lines += [f"  - {r.label}: {r.message}" for r in failed[:3]]
-        if len(failed) > 3:
-            lines.append(f"  - ... and {len(failed) - 3} more failed checks.")
-        return "\n".join(lines)
-
-
 def run_checks(obj, exercise, rng=None):
-    """Run all of `exercise`'s cases on the learner's `obj` in this process."""
+    """Run all of `exercise`'s cases on the learner's `obj` in this process.
+
+    As the grader does: code that breaks its track's rules (`autograde.tracks`), seen in
+    its source or caught calling a framework, earns nothing."""
     rng = np.random.default_rng() if rng is None else rng
+    broken = forbidden_uses(obj, exercise)
+    if broken:
+        more = f" (and {len(broken) - 1} more such uses)" if len(broken) > 1 else ""
+        return Report(exercise, [], forbidden=broken[0] + more)
     results, cases = [], exercise.make_cases(rng)
     for case in cases:
         inputs = {k: v.copy() if isinstance(v, np.ndarray) else v for k, v in case.inputs.items()}
@@ -84,6 +33,8 @@ def run_checks(obj, exercise, rng=None):
             outputs = exercise.run(obj, inputs)
         except NotImplementedError:
             return Report(exercise, [], stub=True)
+        except ForbiddenFrameworkCall as e:
+            return Report(exercise, [], forbidden=str(e))
         except SubmissionError as e:
             results.append(Result(case.label, False, f"{exercise.id} {e}."))
         except Exception as e:
@@ -92,6 +43,23 @@ def run_checks(obj, exercise, rng=None):
         else:
             results.append(compare_case(case, outputs))
     return Report(exercise, results, tolerances=[case.atol for case in cases])
+
+
+def forbidden_uses(obj, exercise):
+    """What `obj`'s source uses that its track forbids (`tracks.violations`), with the
+    names its globals say for sure. Autograde's own references are not the learner's
+    code: the tests check them against their exercises, framework and all."""
+    if str(getattr(obj, "__module__", "")).startswith("autograde."):
+        return []
+    try:
+        lines, first = inspect.getsourcelines(obj)
+    except (OSError, TypeError):
+        return []
+    function = obj if inspect.isfunction(obj) else next(
+        (v for v in vars(obj).values() if inspect.isfunction(v)), None)
+    # Blank lines above it, so that line numbers are those of its file (or notebook cell).
+    source = "\n" * max(first - 1, 0) + textwrap.dedent("".join(lines))
+    return tracks.violations(exercise, source, names=tracks.names_of(function))
 
 
 def _lookup(obj):

@@ -6,17 +6,20 @@ schema and renderings). For each registered exercise:
 1. `autograde.notebook` finds the cell that defines it, or says why it cannot (missing,
    unreadable notebook, syntax error), and its context: the cells before it that it
    needs (the imports, helpers and earlier exercises it uses; not the demonstrations).
-2. Exercises that must be written from scratch are refused if the cell names a
-   framework LSTM (torch.nn.LSTM, dynamic_rnn, ...); the sandbox also makes those raise.
+2. An exercise whose cell breaks its track's rules (`autograde.tracks`: torch or autograd
+   in a NumPy exercise, a framework LSTM in one written from scratch, autograde's own
+   reference anywhere) is refused, naming the call and its line; the sandbox also makes
+   those calls raise.
 3. The grader draws the cases (`make_cases`, with an rng seeded from the exercise's
    cell, so re-grading the same code gives the same grade) and computes the expected
    outputs itself. Only the inputs go to the sandbox (`autograde.sandbox`), which runs
    the cells (IPython magics and shell lines left out) and `run(obj, inputs)` in a child
    process; the notebooks' sandboxes start while the cases are being computed.
-4. The outputs that come back are compared here (`autograde.compare`), and scored as
-   `check()` scores them (`autograde.check.earned_fraction`): points times the fraction
-   of cases passed, where a pass of a degenerate case (B = 1, T = 1 or I = H) counts only
-   if a larger case of its dtype passes too.
+4. The outputs that come back are compared here (`autograde.feedback`, with
+   `autograde.compare`), and scored as `check()` scores them
+   (`autograde.scoring.earned_fraction`): points times the fraction of cases passed,
+   where a pass of a degenerate case (B = 1, T = 1 or I = H) counts only if a larger
+   case of its dtype passes too.
 
 Every piece of text that came from the submission (exception messages, type names,
 file names) is cleaned before it enters the report: one line, no control characters,
@@ -32,12 +35,12 @@ from pathlib import Path
 
 import numpy as np
 
-from autograde import notebook, registry, sandbox
-from autograde.check import UNEARNED, Report
-from autograde.compare import Result, compare_case, explain_error, probably
-from autograde.formats import clean, quote
-from autograde.sandbox import CaseStatus, End, Limits, describe_end
-from autograde.sandbox.guards import ForbiddenFrameworkCall
+from autograde import notebook, registry, sandbox, tracks
+from autograde.feedback import TimeLimit, entry, score
+from autograde.formats import clean
+from autograde.sandbox import Limits
+
+__all__ = ["grade", "seed", "entry", "SCHEMA"]
 
 SCHEMA = "autograde-report/1"
 
@@ -58,23 +61,12 @@ def grade(path, limits=None, only=None, parallel=2, inline=False, deadline=None)
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"{path}: no such file or folder")
-    limits = limits or Limits()
+    limits = limits or Limits(timeout=registry.TIME_LIMIT_S)
     everything = registry.exercises()
     notebooks = notebook.read_notebooks(path)
-    chapters = {id: ex.chapter for id, ex in everything.items()}
-    if only is not None:
-        ids = [id for id in everything if id in only]
-    elif path.is_file():
-        defined = {n for nb in notebooks for c in nb.cells for n in c.names}
-        ids = [id for id, ex in everything.items() if ex.chapter == path.name or id in defined]
-    else:
-        ids = list(everything)
-    locations = notebook.locate(notebooks, ids, chapters, untagged_anywhere=path.is_file())
-    notes = [note for nb in notebooks for note in nb.notes]
-    notes += [f"{nb.name} {nb.error}" for nb in notebooks if nb.error]
-    if not notebooks:
-        notes.append(f"no notebook (.ipynb) found in {path.name}")
-
+    ids = _selected(path, notebooks, everything, only)
+    locations = notebook.locate(notebooks, ids, {id: ex.chapter for id, ex in everything.items()},
+                                untagged_anywhere=path.is_file())
     graded, jobs = {}, {}  # id -> report entry; notebook -> {id: (exercise, location)}
     for id in ids:
         exercise, location = everything[id], locations.get(id)
@@ -83,53 +75,31 @@ def grade(path, limits=None, only=None, parallel=2, inline=False, deadline=None)
             graded[id] = refusal
         else:
             jobs.setdefault(location.notebook.name, {})[id] = (exercise, location)
+    facts = _Run(limits, inline, deadline).all(jobs, parallel, graded)
+    return _report(path, [graded[id] for id in ids], _notes(path, notebooks), facts, limits)
 
-    # The sandboxes start on the notebooks' first cells while the cases (and their
-    # expected outputs) are computed here, in book order; each child waits for an
-    # exercise's inputs only when it gets to it.
-    inputs, cases = sandbox.Inputs(), {}
-    sandbox.warm_up({_kind(job) for job in jobs.values()})
-    # (The jobs are prepared here: CPython 3.11's ast module is not safe across threads.)
-    prepared = {name: _job(job) for name, job in jobs.items()}
-    def run(cells, exercises, kind):
-        if deadline is None:
-            return sandbox.run_notebook(cells, exercises, limits, inputs, inline=inline, kind=kind)
-        left = deadline - time.monotonic()
-        if left <= 0:
-            return None  # out of time: not started
-        capped = dataclasses.replace(limits, timeout=min(limits.timeout, left),
-                                     startup=min(limits.startup, left))
-        return sandbox.run_notebook(cells, exercises, capped, inputs, inline=inline, kind=kind)
 
-    with ThreadPoolExecutor(max_workers=max(1, parallel)) as pool:
-        runs = {name: pool.submit(run, cells, exercises, _kind(jobs[name]))
-                for name, (cells, exercises) in prepared.items()}
-        try:
-            for job in jobs.values():
-                for id, (exercise, location) in job.items():
-                    cases[id] = _cases(exercise, location)
-                    inputs.put(id, [c.inputs for c in cases[id]] if isinstance(cases[id], list)
-                               else [])
-        finally:
-            for job in jobs.values():
-                for id in job:
-                    if inputs.get(id) is None:
-                        inputs.put(id, [])
-        facts = {}
-        for name, job in jobs.items():
-            run = runs[name].result()
-            facts = facts or (run.facts if run else {})
-            for id, (exercise, location) in job.items():
-                if run is None:
-                    graded[id] = entry(exercise, location, "error", 0.0, "not graded: the "
-                                       "time for this submission ran out before its notebook", [])
-                elif isinstance(cases[id], list):
-                    graded[id] = _score(exercise, location, cases[id], run, limits)
-                else:  # a bug in the checks, not in the submission
-                    graded[id] = entry(exercise, location, "error", 0.0,
-                                       f"the grader could not prepare its checks ({cases[id]}); "
-                                       f"please report this", [])
-    entries = [graded[id] for id in ids]
+def _selected(path, notebooks, everything, only):
+    """The ids to grade, in book order: `only`; or, for one notebook, those of its chapter
+    and those it defines; or, for a folder, all of them."""
+    if only is not None:
+        return [id for id in everything if id in only]
+    if path.is_file():
+        defined = {n for nb in notebooks for c in nb.cells for n in c.names}
+        return [id for id, ex in everything.items() if ex.chapter == path.name or id in defined]
+    return list(everything)
+
+
+def _notes(path, notebooks):
+    """The report's notes on the notebooks themselves (unreadable, none found, ...)."""
+    notes = [note for nb in notebooks for note in nb.notes]
+    notes += [f"{nb.name} {nb.error}" for nb in notebooks if nb.error]
+    if not notebooks:
+        notes.append(f"no notebook (.ipynb) found in {path.name}")
+    return notes
+
+
+def _report(path, entries, notes, facts, limits):
     score = sum(e["points"] for e in entries)
     max_score = sum(e["max_points"] for e in entries)
     return {
@@ -144,6 +114,81 @@ def grade(path, limits=None, only=None, parallel=2, inline=False, deadline=None)
                     "network": facts.get("network", "unknown"), "timeout_s": limits.timeout,
                     "memory_mb": limits.memory_mb},
     }
+
+
+class _Run:
+    """Running the notebooks' jobs in sandboxes, each within the time it may take."""
+
+    def __init__(self, limits, inline, deadline):
+        self.limits, self.inline, self.deadline = limits, inline, deadline
+        self.inputs = sandbox.Inputs()
+
+    def all(self, jobs, parallel, graded):
+        """Run every job (notebook -> {id: (exercise, location)}); put each exercise's
+        entry into `graded`; return the sandbox's facts (its user, its network)."""
+        # The sandboxes start on the notebooks' first cells while the cases (and their
+        # expected outputs) are computed here, in book order; each child waits for an
+        # exercise's inputs only when it gets to it.
+        sandbox.warm_up({_kind(job) for job in jobs.values()})
+        # (The jobs are prepared here: CPython 3.11's ast module is not safe across threads.)
+        prepared = {name: _job(job) for name, job in jobs.items()}
+        with ThreadPoolExecutor(max_workers=max(1, parallel)) as pool:
+            runs = {name: pool.submit(self.notebook, cells, exercises, _kind(jobs[name]))
+                    for name, (cells, exercises) in prepared.items()}
+            cases = self.feed(jobs)
+            facts = {}
+            for name, job in jobs.items():
+                run, limit = runs[name].result()
+                facts = facts or (run.facts if run else {})
+                for id, (exercise, location) in job.items():
+                    graded[id] = _outcome(exercise, location, cases[id], run, limit)
+        return facts
+
+    def notebook(self, cells, exercises, kind):
+        """(the NotebookRun, the TimeLimit it ran under), or (None, ...) when the
+        submission's time ran out before it could start."""
+        limits = self.limits
+        limit = TimeLimit(limits.timeout, file_mb=limits.file_mb)
+        if self.deadline is not None:
+            left = self.deadline - time.monotonic()
+            if left <= 0:
+                return None, limit  # out of time: not started
+            if left < limits.timeout:
+                limit = TimeLimit(left, capped=True, file_mb=limits.file_mb)
+            limits = dataclasses.replace(limits, timeout=min(limits.timeout, left),
+                                         startup=min(limits.startup, left))
+        return sandbox.run_notebook(cells, exercises, limits, self.inputs, inline=self.inline,
+                                    kind=kind), limit
+
+    def feed(self, jobs):
+        """Draw each exercise's cases and hand their inputs to the sandboxes; id -> the
+        cases, or what went wrong drawing them. Every exercise gets its inputs (none when
+        its cases could not be drawn), so that no child waits forever."""
+        cases = {}
+        try:
+            for job in jobs.values():
+                for id, (exercise, location) in job.items():
+                    cases[id] = _cases(exercise, location)
+                    self.inputs.put(id, [c.inputs for c in cases[id]]
+                                    if isinstance(cases[id], list) else [])
+        finally:
+            for job in jobs.values():
+                for id in job:
+                    if self.inputs.get(id) is None:
+                        self.inputs.put(id, [])
+        return cases
+
+
+def _outcome(exercise, location, cases, run, limit):
+    """The entry of one exercise of a notebook that was run (or could not start)."""
+    if run is None:
+        return entry(exercise, location, "error", 0.0, "not graded: the time for this "
+                     "submission ran out before its notebook", [])
+    if not isinstance(cases, list):  # a bug in the checks, not in the submission
+        return entry(exercise, location, "error", 0.0,
+                     f"the grader could not prepare its checks ({cases}); please report this",
+                     [])
+    return score(exercise, location, cases, run, limit)
 
 
 def seed(id, source):
@@ -172,14 +217,13 @@ def _refusal(exercise, location, notebooks):
         return entry(exercise, location, "error", 0.0,
                      f"cell {cell.index + 1} of {location.notebook.name} has a syntax error: "
                      f"{clean(cell.syntax_error)}", [])
-    if exercise.from_scratch:
-        context = [c.source for c in location.notebook.cells if c.index < cell.index]
-        uses = notebook.framework_rnn_uses(cell.source, context)
-        if uses:
-            return entry(exercise, location, "forbidden", 0.0,
-                         f"{exercise.id} must be written from scratch, but its cell uses "
-                         f"{', '.join(uses[:3])}: build it from matrix products and "
-                         f"activations instead", [])
+    context = [notebook.runnable(c.source) for c in location.notebook.cells
+               if c.index < cell.index]
+    broken = tracks.violations(exercise, notebook.runnable(cell.source), context)
+    if broken:
+        more = f" (and {len(broken) - 1} more such uses)" if len(broken) > 1 else ""
+        return entry(exercise, location, "forbidden", 0.0, f"{exercise.id}: {broken[0]}{more}",
+                     [])
     return None
 
 
@@ -213,136 +257,3 @@ def _kind(job):
     last = max(location.cell.index for _, location in job.values())
     uses_tf = any(_USES_TF.search(c.source) for c in nb.cells if c.index <= last)
     return "tf" if uses_tf else "base"
-
-
-def _score(exercise, location, cases, run, limits):
-    """The entry for one exercise from what its sandboxed run returned."""
-    id = exercise.id
-    notes = list(location.notes) + _context_notes(location, run)
-    done = run.exercises.get(id)
-    if run.error:
-        return entry(exercise, location, "error", 0.0,
-                     f"the grader's sandbox failed to start: {clean(run.error, 500)}", [], notes)
-    if done is None:
-        return entry(exercise, location, "error", 0.0, "it was not run (the notebook's "
-                     "earlier code stopped the sandbox)", [], notes)
-    stopped = _ending(done, limits)
-    if done.ended is End.STOPPED:
-        # The process that ran and watched it died or was stopped during it: whatever it
-        # wrote is not trusted.
-        return entry(exercise, location, "error", 0.0, f"it stopped the grading: {stopped}",
-                     [], notes)
-    if done.cell is None:
-        return entry(exercise, location, "error", 0.0,
-                     f"its cell did not finish: {stopped}", [], notes)
-    if not done.cell.ok:
-        return entry(exercise, location, "error", 0.0,
-                     f"its cell raised {_exception(done.cell.error)}", [], notes)
-    if not done.cell.defined:
-        return entry(exercise, location, "error", 0.0,
-                     f"its cell ran but did not define {id}", [], notes)
-    results, stub, forbidden, crashed = [], False, None, False
-    for case, outcome in zip(cases, done.cases, strict=True):
-        if outcome is None:
-            why = "not run (an earlier check stopped the run)" if crashed else f"stopped: {stopped}"
-            crashed = True
-            results.append(Result(case.label, False, why))
-            continue
-        status = outcome.status
-        if status is CaseStatus.STUB:
-            stub = True
-            break
-        if status is CaseStatus.OK and outcome.outputs is not None:
-            try:
-                results.append(compare_case(case, outcome.outputs))
-            except Exception as e:
-                results.append(Result(case.label, False, f"its outputs could not be compared "
-                                                         f"({type(e).__name__}: {clean(e)})"))
-            continue
-        error = outcome.error or {}
-        if error.get("type") == ForbiddenFrameworkCall.__name__:
-            forbidden = clean(error.get("message"))
-        if status is CaseStatus.SUBMISSION_ERROR:
-            message = f"{id} {clean(error.get('message'))}."
-        elif status is CaseStatus.ERROR:
-            message = f"raised {_exception(error)}.{_hint(error, case.inputs)}"
-        else:
-            message = (f"returned something the grader cannot receive (larger than the "
-                       f"{limits.file_mb:g} MB limit?): {quote(error.get('message'))}")
-        results.append(Result(case.label, False, message))
-    if forbidden:
-        return entry(exercise, location, "forbidden", 0.0,
-                     f"{id} must be written from scratch: {forbidden}", [], notes)
-    report = Report(exercise, results, stub=stub)
-    checks = [{"label": r.label, "passed": r.passed, "message": r.message} for r in results]
-    if stub:
-        return entry(exercise, location, "not implemented", 0.0,
-                     "not implemented yet (replace the `raise NotImplementedError`)", [], notes)
-    passed = sum(r.passed for r in results)
-    if report.passed:
-        verdict, feedback = "passed", f"passed all {len(results)} checks"
-    else:
-        first = next(r for r in results if not r.passed)
-        verdict = "partial" if report.score > 0 else "failed"
-        feedback = (f"{passed} of {len(results)} checks passed"
-                    f"{' (' + UNEARNED + ')' if report.unearned else ''}; "
-                    f"{first.label}: {first.message}")
-    return entry(exercise, location, verdict, report.score, feedback, checks, notes)
-
-
-def _ending(done, limits):
-    """A sentence for how an exercise's run was cut short."""
-    if done.ended in (End.EXITED, End.SIGNAL):
-        return describe_end(done.ended, done.code)
-    if done.ended is End.TIMEOUT:
-        return f"it did not finish within {limits.timeout:g} s (the time limit)"
-    if done.ended is End.INLINE:
-        return "the grader received no result"
-    return done.reason
-
-
-def _context_notes(location, run):
-    """What went wrong in the cells before the exercise's cell (they may explain it)."""
-    notes = []
-    for index, error in sorted(run.cell_errors.items()):
-        if index < location.cell.index:
-            what = _exception(error) if isinstance(error, dict) else clean(error)
-            notes.append(f"an earlier cell, cell {index + 1} of {location.notebook.name}, "
-                         f"failed: {what}")
-    return notes[-3:]
-
-
-def _exception(error):
-    """ "ValueError: 'message' (cell 7, line 3)" from a runner's exception description."""
-    if not isinstance(error, dict):
-        return "an error"
-    name = error.get("type") if isinstance(error.get("type"), str) else "an error"
-    name = name if name.isidentifier() and len(name) < 60 else "an exception"
-    message = error.get("message")
-    text = f"{name}: {quote(message)}" if isinstance(message, str) and message else name
-    where = error.get("where")
-    if isinstance(where, list) and len(where) == 2 and all(type(n) is int for n in where):
-        text += f" (cell {where[0]}, line {where[1]})"
-    return text
-
-
-def _hint(error, inputs):
-    """" Probably: ..." for a learner's exception whose cause can be guessed (a shape
-    error names the operand and the inputs that explain it), "" otherwise."""
-    return probably(explain_error(error.get("message"), inputs))
-
-
-def entry(exercise, location, verdict, points, feedback, checks, notes=None):
-    notes = list(location.notes if location and notes is None else notes or [])
-    return {
-        "id": exercise.id,
-        "chapter": exercise.chapter,
-        "notebook": location.notebook.name if location else None,
-        "cell": location.cell.index + 1 if location else None,
-        "points": round(float(points), 4),
-        "max_points": exercise.points,
-        "verdict": verdict,
-        "feedback": feedback,
-        "checks": checks,
-        "notes": notes,
-    }

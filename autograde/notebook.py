@@ -22,7 +22,7 @@ from pathlib import Path
 
 from autograde.course import top_level_names
 from autograde.formats import clean
-from autograde.sandbox.guards import FRAMEWORK_RNN_NAMES, FRAMEWORKS
+from autograde.frameworks import FRAMEWORK_RNN_NAMES, FRAMEWORKS
 
 SKIP_FOLDERS = {".ipynb_checkpoints", "_build", "__pycache__", ".git"}
 MAX_NOTEBOOK_BYTES = 50 * 2**20

@@ -8,6 +8,7 @@ book's chapters (`_toc.yml`), so that reports, gradebooks and runners list them 
 
 import importlib
 
+from autograde import tracks
 from autograde.spec import Exercise
 
 TRACKS = [
@@ -27,7 +28,42 @@ TRACKS = [
     "autograde.checks.bug_clinic",
 ]
 
+# The track of every exercise: what its code may use (`autograde.tracks` says the rules).
+# Declared here, once; registering an exercise that is not listed fails.
+TRACK = {
+    tracks.NUMPY: (
+        "rnn_step", "rnn_forward", "rnn_backward", "lstm_step", "lstm_forward",
+        "lstm_backward", "stacked_lstm_forward", "initial_state_grads",
+        "initial_state_from_input", "initial_state_from_input_backward",
+        "softmax_cross_entropy", "clip_gradients", "adam_update", "clinic_rnn_step",
+        "clinic_rnn_init", "clinic_lstm_init", "clinic_h_and_c", "clinic_last_step",
+        "clinic_h_from_c", "clinic_test_weights", "clinic_initial_state",
+    ),
+    tracks.PYTORCH: (
+        "NaiveLSTM", "fused_lstm_cell", "lstm_layer", "LSTM", "LearnableInitLSTM",
+        "masked_lstm_layer", "train_step", "masked_mse_loss", "hoisted_input_projection",
+        "fused_cell_backward", "ClinicNaiveLSTM",
+    ),
+    tracks.TF1: (
+        "lstm_cell", "tf1_to_numpy", "static_lstm", "dynamic_lstm", "numpy_to_tf1",
+        "clinic_layer_cells",
+    ),
+}
+
+# The time limit of every exercise (its cell and all its checks), in seconds of wall time:
+# fixed, the same for `grade` and `batch`, and wide (the slowest exercise of the answer key
+# takes a few seconds), so that a correct answer never runs into it on a busy machine.
+TIME_LIMIT_S = 60.0
+
 _EXERCISES: dict = {}
+
+
+def track_of(id):
+    """The track `id` belongs to (registry.TRACK), or a RuntimeError saying to add it."""
+    for track, ids in TRACK.items():
+        if id in ids:
+            return track
+    raise RuntimeError(f"exercise {id!r} has no track: add it to autograde.registry.TRACK")
 
 
 def exercise(id, *, points, chapter, run, reference=None, solution, from_scratch=True):
@@ -36,8 +72,10 @@ def exercise(id, *, points, chapter, run, reference=None, solution, from_scratch
     def register(make_cases):
         if id in _EXERCISES:
             raise RuntimeError(f"exercise id {id!r} is registered twice")
-        _EXERCISES[id] = Exercise(id, points, chapter, make_cases, run, reference, solution,
-                                  from_scratch)
+        ex = Exercise(id, points, chapter, make_cases, run, reference, solution,
+                      from_scratch, track=track_of(id))
+        ex.run = tracks.enforcing(run, ex)
+        _EXERCISES[id] = ex
         return make_cases
 
     return register

@@ -104,6 +104,8 @@ class Exercise:
     solution:     the module in `solutions` that defines the reference solution
                   under the same name (used only by `python -m autograde solve`).
     from_scratch: True when calling a framework's LSTM/RNN is not allowed.
+    track:        "NumPy", "PyTorch" or "TF1": what its code may use (`autograde.tracks`),
+                  declared in `autograde.registry.TRACK`.
     """
 
     id: str
@@ -114,6 +116,7 @@ class Exercise:
     reference: Callable | None
     solution: str
     from_scratch: bool = True
+    track: str = "NumPy"
 
 
 def call_returning(*names):

@@ -30,9 +30,11 @@ from autograde.sandbox.trust import Trust
 
 LIMITS = Limits(timeout=30, memory_mb=4096, processes=256)
 
+# torch itself is out of the static check's sight too: rnn_step and rnn_forward are NumPy
+# exercises, which the static check refuses as soon as it sees torch used.
 TORCH_RNN = '''import importlib
 
-torch = importlib.import_module("torch")
+torch = getattr(importlib, "import_" + "module")("torch")
 RNN = getattr(torch.nn, "R" + "NN")  # torch.nn.RNN, out of the static check's sight
 
 
@@ -146,14 +148,14 @@ def graded(tmp_path_factory):
 def test_a_function_with_the_anchors_name_is_submission_code(graded):
     step = graded["rnn_step"]
     assert step["points"] == 0 and step["verdict"] == "forbidden", step
-    assert "torch.nn.RNN is not allowed" in step["feedback"]
+    assert "line 2: torch.nn.RNN is not allowed" in step["feedback"], step
 
 
 @pytest.mark.slow  # a grading in the sandbox
 def test_running_the_anchors_own_code_gains_nothing(graded):
     forward = graded["rnn_forward"]
     assert forward["points"] == 0 and forward["verdict"] == "forbidden", forward
-    assert "torch.nn.RNN is not allowed" in forward["feedback"]
+    assert "torch.nn.RNN is not allowed" in forward["feedback"], forward
 
 
 @pytest.mark.slow  # a grading in the sandbox

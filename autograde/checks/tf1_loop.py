@@ -149,6 +149,8 @@ def dynamic_lstm_cases(rng):
     for dtype, setting in zip(DTYPES * 2, settings, strict=True):
         units, time_major, ragged, given, forget_bias, scope = setting
         B, T, I = int(rng.integers(2, 5)), int(rng.integers(2, 6)), int(rng.integers(1, 4))
+        if not ragged:  # the edge shapes, always drawn (the batch is None in the graph)
+            B, T = (B, 1) if given else (1, T)
         layers = random_layers(rng, dtype, I, units)
         x = random_array(rng, (B, T, I), dtype)
         a = dict(inputs=x.transpose(1, 0, 2) if time_major else x, num_units=units,

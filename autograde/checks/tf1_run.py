@@ -78,13 +78,13 @@ def _no_framework_rnn():
     """While the learner's graph is built, TF's own RNN cells and layers refuse to run.
 
     The ones named in the grader's one list of framework RNNs
-    (`autograde.sandbox.guards.FRAMEWORK_RNN_NAMES`): each is switched off where a call
+    (`autograde.frameworks.FRAMEWORK_RNN_NAMES`): each is switched off where a call
     to it goes through, the nearest `__call__` defined in these modules (RNNCell's, or
     LayerRNNCell's for LSTMCell; RNN's for Keras layers), else its own `call` (Keras
     cells). The one exception is this module's `lstm_cell`, which the later chapters
     hand to learners whose own cell is not at hand: the loop is graded there, not the cell.
     """
-    from autograde.sandbox.guards import FRAMEWORK_RNN_NAMES
+    from autograde.frameworks import FRAMEWORK_RNN_NAMES
 
     _tf()  # tf_keras must not be the first to import TensorFlow
     from tf_keras.src.layers.rnn import base_rnn, legacy_cells, lstm

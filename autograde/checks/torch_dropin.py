@@ -335,7 +335,10 @@ def learnable_init_cases(rng):
             (np.float64, dict(num_layers=2, bidirectional=True, batch_first=True),
              dict(B=4, T=3, I=2, H=2)),
             (np.float32, dict(num_layers=3, bidirectional=False, batch_first=False),
-             dict(B=2, T=5, I=3, H=2))):
+             dict(B=2, T=5, I=3, H=2)),
+            # The edge shapes, always among the cases: one sequence of one step.
+            (np.float64, dict(num_layers=1, bidirectional=False, batch_first=True),
+             dict(B=1, T=1, I=2, H=3))):
         a = learnable_inputs(rng, dtype, config, **s)
         h0, c0 = a["h0"].astype(np.float64), a["c0"].astype(np.float64)
         expected = _learnable_expected(a, h0, c0)

@@ -1,11 +1,12 @@
 """What a submission may not do in the child: import `solutions`, or call a framework's
 own LSTM/RNN in an exercise that must be written from scratch.
 
-`FRAMEWORK_RNN_NAMES` is the one list of those framework names. The grader's static
-check (`autograde.notebook.framework_rnn_uses`) refuses a cell that names one; the
+`autograde.frameworks.FRAMEWORK_RNN_NAMES` is the one list of those framework names. The
+grader's static check (`autograde.tracks.violations`) refuses a cell that names one; the
 TensorFlow checks switch TF's cells off while a learner's graph is built
 (`autograde.checks.tf1_run`); and here, `FrameworkGuard` makes every one of them that
-the frameworks have raise `ForbiddenFrameworkCall` when the submission's code calls it.
+the frameworks have raise `ForbiddenFrameworkCall` when the submission's code calls it,
+naming the line of the submission that called it (`refusal`).
 
 The checks' own code may call them (to run a ported reference): a call is refused only
 if submission code is on the call stack between it and the trust anchor, the grader's
@@ -27,23 +28,10 @@ from typing import Any, TypeVar
 
 Function = TypeVar("Function", bound=Callable[..., Any])
 
-# Attribute names that mean "the framework's own recurrent layer or kernel": torch
-# (torch.nn.LSTM, torch.lstm, torch._VF, ...), TensorFlow 1 (dynamic_rnn, the rnn_cell
-# classes, contrib cells) and Keras layers.
-FRAMEWORK_RNN_NAMES = frozenset({
-    "LSTM", "LSTMCell", "RNN", "RNNCell", "RNNBase", "RNNCellBase", "GRU", "GRUCell", "_VF",
-    "lstm", "lstm_cell", "gru", "gru_cell", "rnn_tanh", "rnn_relu", "rnn_tanh_cell",
-    "rnn_relu_cell", "dynamic_rnn", "static_rnn", "bidirectional_dynamic_rnn",
-    "static_bidirectional_rnn", "raw_rnn", "static_state_saving_rnn", "BasicLSTMCell",
-    "BasicRNNCell", "MultiRNNCell", "LSTMBlockCell", "LSTMBlockFusedCell", "CudnnLSTM",
-    "CuDNNLSTM", "CudnnRNNTanh", "SimpleRNN", "SimpleRNNCell", "StackedRNNCells",
-    "LayerNormBasicLSTMCell", "ConvLSTM2D",
-})
-FRAMEWORKS = ("torch", "tensorflow", "keras", "tf_keras")
+from autograde.frameworks import FRAMEWORK_RNN_NAMES, FRAMEWORKS, ForbiddenFrameworkCall
 
-
-class ForbiddenFrameworkCall(Exception):
-    """A from-scratch exercise called the framework's own LSTM/RNN."""
+__all__ = ["ForbiddenFrameworkCall", "ImportGuard", "FrameworkGuard", "trust_anchor",
+           "submission_on_stack", "refusal"]
 
 
 # ---------------------------------------------------------------------------------------
@@ -95,10 +83,28 @@ def _refusing(original: Callable[..., Any], label: str,
     submission's code (directly, or through autograde.reference or any other library)."""
     def guarded(*args: Any, **kwargs: Any) -> Any:
         if submission_on_stack(sys._getframe(1), trusted):
-            raise ForbiddenFrameworkCall(f"{label} is not allowed: this exercise must be "
-                                         f"written from scratch")
+            raise ForbiddenFrameworkCall(refusal(sys._getframe(1), label, trusted))
         return original(*args, **kwargs)
     return guarded
+
+
+def refusal(frame, label, trusted):
+    """What a refused call says: "line 7: torch.nn.LSTM is not allowed: ...", or, when the
+    submission called it through one of autograde's shipped references, that reference.
+
+    frame: the frame that made the refused call; trusted(filename) tells library code.
+    """
+    via = None  # the outermost grader-shipped frame below the submission's
+    while frame is not None and trusted(frame.f_code.co_filename):
+        module = str(frame.f_globals.get("__name__", ""))
+        if module.startswith(("autograde.references", "autograde.checks")):
+            via = f"{module}.{frame.f_code.co_qualname}"
+        frame = frame.f_back
+    where = f"line {frame.f_lineno}: " if frame is not None else ""
+    if via:
+        return (f"{where}calls {via}, autograde's shipped reference (which uses {label}), "
+                f"not code of its own")
+    return f"{where}{label} is not allowed: this exercise must be written from scratch"
 
 
 # ---------------------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-# expect: did not finish within .* \(the time limit\)
+# expect: did not finish within the .* per-exercise limit
 import signal
 
 signal.signal(signal.SIGINT, signal.SIG_IGN)
