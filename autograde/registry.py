@@ -34,13 +34,13 @@ TRACK = {
     tracks.NUMPY: (
         "rnn_step", "rnn_forward", "rnn_backward", "lstm_step", "lstm_forward",
         "lstm_backward", "stacked_lstm_forward", "initial_state_grads",
-        "initial_state_from_input", "initial_state_from_input_backward",
-        "softmax_cross_entropy", "clip_gradients", "adam_update", "clinic_rnn_step",
+        "initial_state_from_input", "initial_state_from_input_backward", "gru_step",
+        "gru_forward", "gru_backward", "softmax_cross_entropy", "clip_gradients", "adam_update", "clinic_rnn_step",
         "clinic_rnn_init", "clinic_lstm_init", "clinic_h_and_c", "clinic_last_step",
         "clinic_h_from_c", "clinic_test_weights", "clinic_initial_state",
     ),
     tracks.PYTORCH: (
-        "NaiveLSTM", "fused_lstm_cell", "lstm_layer", "LSTM", "LearnableInitLSTM",
+        "GRU", "NaiveLSTM", "fused_lstm_cell", "lstm_layer", "LSTM", "LearnableInitLSTM",
         "masked_lstm_layer", "train_step", "masked_mse_loss", "hoisted_input_projection",
         "fused_cell_backward", "ClinicNaiveLSTM",
     ),
