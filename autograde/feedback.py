@@ -9,6 +9,7 @@ piece of text that came from the submission is cleaned first (`autograde.formats
 
 import dataclasses
 import re
+import signal
 
 from autograde.compare import Result, compare_case, explain_error, probably
 from autograde.formats import clean, quote
@@ -129,6 +130,10 @@ _SANDBOX_TIMEOUT = re.compile(r"(it )?did not finish within [0-9.]+ s \(the time
 
 def _ending(done, limit):
     """A sentence for how an exercise's run was cut short."""
+    if done.ended is End.SIGNAL and done.code == signal.SIGXCPU:
+        # The child's CPU-time limit is the exercise's time limit (sandbox/child.py), so
+        # running out of it is running out of that limit: name which one it was.
+        return limit.sentence()
     if done.ended in (End.EXITED, End.SIGNAL):
         return describe_end(done.ended, done.code)
     if done.ended is End.TIMEOUT:

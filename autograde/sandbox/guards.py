@@ -88,7 +88,7 @@ def _refusing(original: Callable[..., Any], label: str,
     return guarded
 
 
-def refusal(frame, label, trusted):
+def refusal(frame: types.FrameType | None, label: str, trusted: Callable[[str], bool]) -> str:
     """What a refused call says: "line 7: torch.nn.LSTM is not allowed: ...", or, when the
     submission called it through one of autograde's shipped references, that reference.
 
