@@ -431,8 +431,8 @@ def _explain_dtype(message, inputs):
 
 def _float32_made(other, x_dtype, framework):
     if other == "float32" and x_dtype and x_dtype != "float32":
-        made = ("tf.zeros, tf.ones, get_variable and placeholder(tf.float32) make float32 "
-                "unless given a dtype" if framework == "tf" else
+        made = ("tf.constant(1.0), tf.zeros, tf.ones, get_variable and placeholder(tf.float32) "
+                "make float32 unless given a dtype" if framework == "tf" else
                 "torch.zeros, torch.randn and nn.Parameter(torch.randn(...)) make float32 "
                 "unless given a dtype")
         return f"a tensor made without a dtype is float32 ({made}); make it with x's dtype"
@@ -444,8 +444,8 @@ def _explain_batch_in_shape(message, inputs):
     found = _UNKNOWN_IN_SHAPE.search(message)
     if not found:
         return None
-    shape = found[1] or found[2] or "its shape"
-    return (f"a variable's shape {shape} uses the batch size, which is None (unknown) while "
+    shape = f" {found[1] or found[2]}" if found[1] or found[2] else ""
+    return (f"a variable's shape{shape} uses the batch size, which is None (unknown) while "
             f"the graph is built: weights and biases must not depend on the batch; give the "
             f"bias shape (4H,) (or (H,) per gate) and let it broadcast over the batch rows")
 

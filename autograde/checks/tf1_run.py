@@ -199,7 +199,7 @@ def _dropout_in_input_dtype():
     """While the learner's graph is built, tf.nn.dropout (and v1's) take a rate or
     keep_prob of another float dtype than x, cast to x's: the usual TF1 idiom,
     `keep_prob = placeholder(tf.float32)` or `placeholder_with_default(1.0, [])`, must not
-    fail a float64 graph. (Chapter 23 says so.)"""
+    fail a float64 graph (the check feeds it 1.0: see `_evaluation_feed`)."""
     tf = _tf()
     modules = (tf.nn, tf.compat.v1.nn)
     saved = [m.dropout for m in modules]
@@ -234,7 +234,7 @@ class _FrameworkError(Exception):
 def _one_line(e):
     """`e`, or an exception of the same name whose message is its one line that matters."""
     text = str(e)
-    short = short_error(text)
+    short = short_error(text).rstrip(".")  # the check's message adds its own full stop
     if short == text:
         return e
     cls = type(type(e).__name__, (_FrameworkError,), {"__module__": type(e).__module__})
