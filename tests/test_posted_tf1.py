@@ -73,3 +73,48 @@ def test_the_grader_names_posted_bugs_and_passes_the_idioms(tmp_path):
             assert entry["points"] == 0, entry
             assert any(post.names in c["message"] for c in entry["checks"]), entry
         assert all("\n" not in c["message"] for c in entry["checks"]), entry
+
+
+# The explainer on TensorFlow's own texts (as TF 2.21 words them), without building graphs.
+_GRAPH_DUMP = (
+    "Graph execution error:\n\nDetected at node 'Placeholder' defined at (most recent call "
+    "last):\n    File \"<cell 3>\", line 27, in unfed\nNode: 'Placeholder'\nYou must feed a "
+    "value for placeholder tensor 'Placeholder' with dtype float\n\t [[{{node Placeholder}}]]"
+    "\n\nOriginal stack trace for 'Placeholder':\n  File \"/x/ops.py\", line 1221, in "
+    "from_node_def\n")
+_MATMUL = ("Dimensions must be equal, but are 2 and 3 for '{{node rnn/MatMul}} = MatMul[T=DT_"
+           "DOUBLE, grad_a=false, grad_b=false, transpose_a=false, transpose_b=false](rnn/"
+           "Placeholder, rnn/ReadVariableOp)' with input shapes: [?,2], [3,12].")
+
+
+def test_short_error_keeps_the_one_line_that_matters():
+    from autograde.compare import short_error
+
+    assert short_error(_GRAPH_DUMP) == ("You must feed a value for placeholder tensor "
+                                        "'Placeholder' with dtype float (at node Placeholder)")
+    short = short_error(_MATMUL)
+    assert "\n" not in short and "DT_DOUBLE" not in short and "[?,2], [3,12]" in short
+
+
+@pytest.mark.parametrize("message", [_MATMUL, "short"])
+def test_swapped_weights_are_named_from_the_long_and_the_short_message(message):
+    from autograde.compare import explain_error, short_error
+
+    message = _MATMUL if message != "short" else short_error(_MATMUL)
+    inputs = {"inputs": np.zeros((4, 5, 2)), "num_units": 3, "initial_state": None}
+    hint = explain_error(message, inputs)
+    assert "x is multiplied by the recurrent weights" in hint and "(B, I)" in hint
+
+
+def test_dtype_mismatches_name_the_tensor_without_the_input_dtype():
+    from autograde.compare import explain_error
+
+    x64 = {"x": np.zeros((2, 3, 4)), "h0": None, "c0": None}
+    assert "the initial state is float32" in explain_error(
+        "mat1 and mat2 must have the same dtype, but got Float and Double", x64)
+    assert "made without a dtype is float32" in explain_error(
+        "Tensors in list passed to 'values' of 'ConcatV2' Op have types [float64, float32] "
+        "that don't all match.", {"x": np.zeros((2, 4))})
+    assert "uses the batch size" in explain_error(
+        "Failed to convert elements of (None, 3) to Tensor. Consider casting elements to a "
+        "supported type.", {"x": np.zeros((2, 4))})
