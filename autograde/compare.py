@@ -237,6 +237,11 @@ _TORCH_NAMES = {"double": "float64", "float": "float32", "half": "float16",
                 "Double": "float64", "Float": "float32", "Half": "float16"}
 
 
+# The lines of TF's "Graph execution error" that are stack dump, not the error.
+_DUMP_LINES = ("Detected at node", "File ", "Node:", "[[", "Original stack trace",
+               "(most recent call last)", "Additional GRPC")
+
+
 def short_error(message):
     """The one line of a framework's error message that matters, without the stack dumps
     and node definitions TensorFlow adds ("Graph execution error: ... Original stack
@@ -245,6 +250,12 @@ def short_error(message):
     found = _TF_RUN.search(message)
     if found:
         return f"{found['what'].strip()} (at node {found['node']})"
+    if message.startswith("Graph execution error"):  # the node only in "[[{{node x}}]]"
+        node = re.search(r"\[\[\{\{node ([^}]+)\}\}\]\]", message)
+        lines = [line.strip() for line in message.splitlines()[1:] if line.strip()
+                 and not line.strip().startswith(_DUMP_LINES)]
+        if lines:
+            return lines[0] + (f" (at node {node[1]})" if node else "")
     found = _tf_node(message)
     if found:
         what, op, node, shapes = found

@@ -92,6 +92,10 @@ def test_short_error_keeps_the_one_line_that_matters():
 
     assert short_error(_GRAPH_DUMP) == ("You must feed a value for placeholder tensor "
                                         "'Placeholder' with dtype float (at node Placeholder)")
+    assert short_error("Graph execution error:\n\nConcatOp : Expected concatenating "
+                       "dimensions in the range [-1, 1), but got 1\n\t [[{{node cell_0/"
+                       "concat}}]]") == ("ConcatOp : Expected concatenating dimensions in "
+                                         "the range [-1, 1), but got 1 (at node cell_0/concat)")
     short = short_error(_MATMUL)
     assert "\n" not in short and "DT_DOUBLE" not in short and "[?,2], [3,12]" in short
 

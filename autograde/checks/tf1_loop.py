@@ -154,7 +154,7 @@ def _dynamic_results(a, layers, forget_bias, states="given", lengths="given",
 def dynamic_lstm_cases(rng):
     cases = []
     settings = [  # (units, time_major, ragged, given state, forget_bias, scope)
-        ([3], False, False, False, 1.0, "rnn"),
+        ([3], False, False, False, 1.0, "rnn"),  # B = 1: a squeezed batch axis shows here
         ([4, 2], True, True, True, 0.0, "encoder"),
         ([2, 5, 3], False, True, False, 1.0, "rnn"),
         ([3, 4], False, False, True, 1.0, "decoder"),
@@ -162,6 +162,7 @@ def dynamic_lstm_cases(rng):
     for dtype, setting in zip(DTYPES * 2, settings, strict=True):
         units, time_major, ragged, given, forget_bias, scope = setting
         B, T, I = int(rng.integers(2, 5)), int(rng.integers(2, 6)), int(rng.integers(1, 4))
+        B = 1 if setting is settings[0] else B
         layers = random_layers(rng, dtype, I, units)
         x = random_array(rng, (B, T, I), dtype)
         a = dict(inputs=x.transpose(1, 0, 2) if time_major else x, num_units=units,

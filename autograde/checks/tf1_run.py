@@ -342,7 +342,8 @@ def layer_mistakes(layers, forget_bias):
         ("gates read in the book's order i, f, g, o; TF's kernel blocks are i, j, f, o "
          "(j is the candidate)", [(_swap_blocks(k), _swap_blocks(b)) for k, b in layers],
          forget_bias),
-        ("concat([h, x]) instead of concat([x, h]); TF's kernel has the input rows first",
+        ("concat([h, x]) instead of concat([x, h]), or x is multiplied by the recurrent "
+         "weights and h by the input weights; TF's kernel has the input rows first",
          [_h_rows_first(k, b) for k, b in layers], forget_bias),
     ]
     if forget_bias:

@@ -267,6 +267,20 @@ def lstm_cell(x, state, num_units, forget_bias=1.0):
          _dynamic(cell="c = tf.sigmoid(f + self.forget_bias) * h_prev + tf.sigmoid(i) * tf.tanh(j)\n"
                        "        h = tf.sigmoid(o) * tf.tanh(c)"),
          "uses h_prev where it needs c_prev", "cell update reads h_prev, multi-layer"),
+    Post("tf1-dynamic-squeeze", "dynamic_lstm",
+         _dynamic(layer="c, h = self.cell(h, state[k][0], state[k][1], n, k)")
+         .replace("h = xs.read(t)", "h = tf.squeeze(tf.slice(x, [t, 0, 0], [1, -1, -1]))")
+         .replace("def cell(self, x, c_prev, h_prev, n):", "def cell(self, x, c_prev, h_prev, n, k):")
+         .replace("kernel = v1.get_variable(\"kernel\", [x.shape[-1] + n, 4 * n]",
+                  "kernel = v1.get_variable(\"kernel\", [self.sizes[k] + n, 4 * n]")
+         .replace("x = inputs if time_major else tf.transpose(inputs, [1, 0, 2])",
+                  "x = inputs if time_major else tf.transpose(inputs, [1, 0, 2])\n"
+                  "        self.sizes = [inputs.shape[-1]] + self.num_units[:-1]"),
+         "tf.squeeze removes every axis of size 1", "tf.squeeze on each step, B = 1"),
+    Post("tf1-cell-own-variable-names", "lstm_cell",
+         _cell_class(_RIGHT).replace('get_variable("kernel"', 'get_variable("W"')
+         .replace('get_variable("bias"', 'get_variable("b"'),
+         "This is a naming rule", "variables named W and b"),
     # ---- correct but unusual
     Post("tf1-cell-per-gate-dropout-default", "lstm_cell",
          _per_gate("tf.matmul(x, W_x[:, cols]) + tf.matmul(h_prev, W_h[:, cols])")
