@@ -229,7 +229,8 @@ _NUMPY_CASTING = re.compile(r"Cannot cast ufunc '(\w+)' output from dtype\('(\w+
                             r"dtype\('(\w+)'\)")
 _UNKNOWN_IN_SHAPE = re.compile(r"Failed to convert elements of (\(None[^)]*\)|\[None[^\]]*\])"
                                r"|shape. should be fully defined|Cannot convert a partially "
-                               r"known TensorShape (\S+) to a Tensor")
+                               r"known TensorShape (\S+) to a Tensor"
+                               r"|Expected int32, but got None of type 'NoneType'")
 _OPS = {"MatMul": "tf.matmul", "BatchMatMulV2": "tf.matmul", "AddV2": "+ (AddV2)",
         "Add": "+ (Add)", "Mul": "* (Mul)", "Sub": "- (Sub)", "ConcatV2": "tf.concat",
         "BiasAdd": "tf.nn.bias_add"}
@@ -458,7 +459,8 @@ def _explain_batch_in_shape(message, inputs):
     shape = f" {found[1] or found[2]}" if found[1] or found[2] else ""
     return (f"a variable's shape{shape} uses the batch size, which is None (unknown) while "
             f"the graph is built: weights and biases must not depend on the batch; give the "
-            f"bias shape (4H,) (or (H,) per gate) and let it broadcast over the batch rows")
+            f"bias shape (4H,) (or (H,) per gate) and let it broadcast over the batch rows "
+            f"(a tensor that needs the batch size takes tf.shape(x)[0])")
 
 
 def _explain_lost_batch_axis(message, inputs):

@@ -227,6 +227,13 @@ def lstm_cell(x, state, num_units, forget_bias=1.0):
     h = tf.sigmoid(o) * tf.tanh(c)
     return h, (c, h)
 ''', "uses the batch size", "bias shaped (batch, 4H) with batch None"),
+    Post("tf1-cell-class-bias-variable-per-row", "lstm_cell",
+         _cell_class(_RIGHT).replace(
+             'b = v1.get_variable("bias", [4 * self.num_units], dtype=inputs.dtype,\n'
+             '                            initializer=v1.zeros_initializer())',
+             'b = tf.Variable(tf.zeros((inputs.shape[0], 4 * self.num_units), inputs.dtype),\n'
+             '                        name="bias")'),
+         "uses the batch size", "tf.Variable(tf.zeros((batch, 4H))) with batch None"),
     Post("tf1-cell-float32-constant", "lstm_cell",
          _cell_class(_RIGHT).replace("tf.sigmoid(f + self.forget_bias)",
                                      "tf.sigmoid(f + tf.constant(self.forget_bias))"),
