@@ -8,7 +8,9 @@ and run like the learner's graph by `autograde.checks.tf1_run`; the stand-ins th
 import numpy as np
 
 from autograde.checks.tf1_run import (
+    CELL_MISTAKES,
     layer_mistakes,
+    mistaken_stack,
     placeholder,
     random_layers,
     returned_pair,
@@ -70,6 +72,10 @@ def lstm_cell_cases(rng):
 
         suspects = {hint: step(layers, fb)
                     for hint, layers, fb in layer_mistakes([(kernel, bias)], forget_bias)}
+        for hint, mistake in CELL_MISTAKES.items():
+            out, [(c_next, h_next)] = mistaken_stack(a["x"][:, None], [(kernel, bias)],
+                                                     forget_bias, [(a["c"], a["h"])], mistake)
+            suspects[hint] = {"output": out[:, 0], "c_next": c_next, "h_next": h_next}
         swapped = step([(kernel, bias)], forget_bias, c=a["h"], h=a["c"])
         suspects["the state is read and returned as (h, c); TF's state is (c, h)"] = \
             {**swapped, "c_next": swapped["h_next"], "h_next": swapped["c_next"]}

@@ -8,7 +8,10 @@ The expected outputs come from TF's own static_rnn and dynamic_rnn(MultiRNNCell)
 import numpy as np
 
 from autograde.checks.tf1_run import (
+    CELL_MISTAKES,
+    LOOP_MISTAKES,
     layer_mistakes,
+    mistaken_stack,
     placeholder,
     random_layers,
     returned_pair,
@@ -22,6 +25,9 @@ from autograde.registry import exercise
 from autograde.spec import DTYPES, SubmissionError, case, random_array
 
 CHAPTER_LOOP = "23_tf1_dynamic_stacking.ipynb"
+
+STOPS_SHORT = ("the loop stops one step short: range(num_steps - 1) leaves out the last "
+               "step; use range(num_steps) for all T steps")
 
 
 # ---------------------------------------------------------------------------------------
@@ -74,6 +80,13 @@ def static_lstm_cases(rng):
 
         suspects = {hint: forward(layers, fb)
                     for hint, layers, fb in layer_mistakes([(kernel, bias)], forget_bias)}
+        for hint, mistake in {**CELL_MISTAKES, **LOOP_MISTAKES}.items():
+            outputs, [(c, h)] = mistaken_stack(a["inputs"], [(kernel, bias)], forget_bias,
+                                               None if state is None else [state], mistake)
+            suspects[hint] = {"outputs": outputs, "c_T": c, "h_T": h}
+        if T > 1:
+            short = forward([(kernel, bias)], forget_bias, a={**a, "inputs": a["inputs"][:, :-1]})
+            suspects[STOPS_SHORT] = short
         if given:
             suspects["initial_state is ignored (zeros used instead)"] = \
                 forward([(kernel, bias)], forget_bias, state=None)
@@ -141,7 +154,7 @@ def _dynamic_results(a, layers, forget_bias, states="given", lengths="given",
 def dynamic_lstm_cases(rng):
     cases = []
     settings = [  # (units, time_major, ragged, given state, forget_bias, scope)
-        ([3], False, False, False, 1.0, "rnn"),
+        ([3], False, False, False, 1.0, "rnn"),  # B = 1: a squeezed batch axis shows here
         ([4, 2], True, True, True, 0.0, "encoder"),
         ([2, 5, 3], False, True, False, 1.0, "rnn"),
         ([3, 4], False, False, True, 1.0, "decoder"),
@@ -151,6 +164,7 @@ def dynamic_lstm_cases(rng):
         B, T, I = int(rng.integers(2, 5)), int(rng.integers(2, 6)), int(rng.integers(1, 4))
         if not ragged:  # the edge shapes, always drawn (the batch is None in the graph)
             B, T = (B, 1) if given else (1, T)
+        B = 1 if setting is settings[0] else B  # a squeezed batch axis shows at once
         layers = random_layers(rng, dtype, I, units)
         x = random_array(rng, (B, T, I), dtype)
         a = dict(inputs=x.transpose(1, 0, 2) if time_major else x, num_units=units,
@@ -168,6 +182,14 @@ def dynamic_lstm_cases(rng):
         expected = run_dynamic_lstm(dynamic_lstm, a)
         suspects = {hint: _dynamic_results(a, wrong, fb)
                     for hint, wrong, fb in layer_mistakes(layers, forget_bias)}
+        if not ragged:
+            for hint, mistake in {**CELL_MISTAKES, **LOOP_MISTAKES}.items():
+                outputs, finals = mistaken_stack(x, layers, forget_bias,
+                                                 a["initial_state"], mistake)
+                wrong = {"outputs": outputs.transpose(1, 0, 2) if time_major else outputs}
+                for k, (c, h) in enumerate(finals):
+                    wrong[f"c_T[{k}]"], wrong[f"h_T[{k}]"] = c, h
+                suspects[hint] = wrong
         if given:
             suspects["initial_state is ignored (zeros used instead)"] = \
                 _dynamic_results(a, layers, forget_bias, states=None)
