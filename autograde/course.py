@@ -30,6 +30,7 @@ import zipfile
 from pathlib import Path
 
 from autograde import registry
+from autograde.notebook import bound_names, is_exercise_cell, top_level_names
 
 ROOT = Path(__file__).resolve().parent.parent
 BOOK = ROOT / "book"
@@ -227,26 +228,6 @@ def zip_package(package, archive):
 # Notebooks
 
 
-def is_exercise_cell(cell):
-    """True for a code cell tagged `exercise`."""
-    return cell.cell_type == "code" and "exercise" in cell.metadata.get("tags", [])
-
-
-def top_level_names(source):
-    """The names a cell's code binds at top level (functions, classes, assignments).
-
-    IPython magics and shell lines (`%...`, `!...`) are ignored. A cell that is not
-    valid Python defines nothing.
-    """
-    code = "\n".join("" if line.lstrip().startswith(("%", "!")) else line
-                     for line in source.splitlines())
-    try:
-        tree = ast.parse(code)
-    except SyntaxError:
-        return []
-    return [name for stmt in tree.body for name in _bound_names(stmt)]
-
-
 def _read(path):
     import nbformat
 
@@ -328,7 +309,7 @@ class _Module:
         self.lines = Path(spec.origin).read_text().splitlines()
         self.binder = {}  # name -> the top-level statement that binds it
         for stmt in ast.parse("\n".join(self.lines)).body:
-            for bound in _bound_names(stmt):
+            for bound in bound_names(stmt):
                 self.binder[bound] = stmt
 
     def text(self, stmt):
@@ -378,26 +359,6 @@ def _import_line(key, aliases):
     kind, module = key
     names = ", ".join(f"{n} as {a}" if a else n for n, a in sorted(aliases, key=str))
     return f"import {names}" if kind == "import" else f"from {module} import {names}"
-
-
-def _bound_names(stmt):
-    """The names a top-level statement binds (not those bound inside functions)."""
-    if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-        return [stmt.name]
-    if isinstance(stmt, (ast.Import, ast.ImportFrom)):
-        return [a.asname or a.name.split(".")[0] for a in stmt.names]
-    names, todo = [], list(ast.iter_child_nodes(stmt))
-    while todo:
-        node = todo.pop(0)
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-            names.append(node.name)
-        elif isinstance(node, (ast.Import, ast.ImportFrom)):
-            names += _bound_names(node)
-        elif isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
-            names.append(node.id)
-        elif not isinstance(node, (ast.Lambda, ast.comprehension)):
-            todo.extend(ast.iter_child_nodes(node))
-    return names
 
 
 # ---------------------------------------------------------------------------------------

@@ -32,7 +32,7 @@ from pathlib import Path
 
 import numpy as np
 
-from autograde import notebook, registry, sandbox
+from autograde import framework_rnns, notebook, registry, sandbox
 from autograde.check import UNEARNED, Report
 from autograde.compare import Result, compare_case, explain_error, probably
 from autograde.formats import clean, quote
@@ -174,7 +174,7 @@ def _refusal(exercise, location, notebooks):
                      f"{clean(cell.syntax_error)}", [])
     if exercise.from_scratch:
         context = [c.source for c in location.notebook.cells if c.index < cell.index]
-        uses = notebook.framework_rnn_uses(cell.source, context)
+        uses = framework_rnns.framework_rnn_uses(cell.source, context)
         if uses:
             return entry(exercise, location, "forbidden", 0.0,
                          f"{exercise.id} must be written from scratch, but its cell uses "

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from autograde import registry
-from autograde.notebook import framework_rnn_uses
+from autograde.framework_rnns import framework_rnn_uses
 from autograde.sandbox.guards import FRAMEWORK_RNN_NAMES
 from autograde.spec import SubmissionError
 

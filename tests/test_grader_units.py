@@ -6,7 +6,7 @@ import os
 import numpy as np
 import pytest
 
-from autograde import notebook, wire
+from autograde import framework_rnns, notebook, wire
 from autograde.formats import clean, quote
 
 # ---------------------------------------------------------------------------------------
@@ -133,7 +133,7 @@ def test_a_cell_that_does_not_parse_still_names_what_it_defines():
     ("y = torch.nn.utils.rnn.pad_sequence(xs)", []),
 ])
 def test_framework_rnn_uses(source, found):
-    assert notebook.framework_rnn_uses(source) == found
+    assert framework_rnns.framework_rnn_uses(source) == found
 
 
 # ---------------------------------------------------------------------------------------
