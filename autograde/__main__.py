@@ -239,13 +239,13 @@ def main(argv=None):
 def _batch(args, limits):
     from dataclasses import replace
 
-    from autograde import batch, verify
+    from autograde import batch, course
 
     if args.manifest and _readable(args.manifest):
         return _fail(_readable(args.manifest))
     try:
         deadline = batch.parse_deadline(args.deadline) if args.deadline else None
-        manifest = verify.expected_manifest(args.manifest)
+        manifest = course.expected_manifest(args.manifest)
     except ValueError as e:
         return _fail(str(e))
     for line in batch.class_warnings(args.class_dir):
@@ -270,14 +270,14 @@ def _batch(args, limits):
 
 
 def _verify(args):
-    from autograde import verify
+    from autograde import course, verify
 
     problem = _readable(args.submission, folder=True) or (
         _readable(args.manifest) if args.manifest else None)
     if problem:
         return _fail(problem)
     try:
-        findings = verify.verify(args.submission, verify.expected_manifest(args.manifest))
+        findings = verify.verify(args.submission, course.expected_manifest(args.manifest))
     except ValueError as e:
         return _fail(str(e))
     for line in findings:
