@@ -140,12 +140,15 @@ def zip_package(package: Path, archive: Path) -> None:
 
 
 def release_pyproject(text: str, out: Path) -> str:
-    """pyproject.toml for the learner: it installs autograde and tools, and runs no tests."""
+    """pyproject.toml for the learner: it installs autograde and tools, and runs no tests
+    (nor lint-imports)."""
     packages = sorted(".".join(p.parent.relative_to(out).parts)
                       for top in ("autograde", "tools") for p in (out / top).rglob("__init__.py"))
     listed = ", ".join(f'"{p}"' for p in packages)
     text, n = re.subn(r"^packages\s*=\s*\[[^\]]*\]", f"packages = [{listed}]", text, flags=re.M)
     if n != 1:
         raise RuntimeError("pyproject.toml has no `packages = [...]` under [tool.setuptools]")
-    # The test configuration points at tests/, which the learner does not get.
-    return re.sub(r"^\[tool\.pytest\.ini_options\]\n(?:(?!\[).*\n?)*", "", text, flags=re.M)
+    # The test and import-rule configurations point at tests/ and solutions/, which the
+    # learner does not get.
+    text = re.sub(r"^\[tool\.pytest\.ini_options\]\n(?:(?!\[).*\n?)*", "", text, flags=re.M)
+    return re.sub(r"^\n?\[\[?tool\.importlinter[\].\w]*\]\n(?:(?!\[).*\n?)*", "", text, flags=re.M)
