@@ -47,6 +47,7 @@ RELEASE_STEPS: list[Step] = [
     release_steps.rewrite_intro,
     release_steps.write_pyproject,
     release_steps.strip_book,
+    release_steps.set_clone_url,
     release_steps.pack_grader,
     release_steps.write_workflow,
     release_steps.write_manifest,
@@ -65,18 +66,22 @@ def solve(out_dir: str | Path, steps: Sequence[Step] = SOLVE_STEPS) -> list[Path
 
 
 def release(out_dir: str | Path, grader_source: str | None = None,
-            steps: Sequence[Step] = RELEASE_STEPS) -> list[Path]:
+            steps: Sequence[Step] = RELEASE_STEPS, clone_url: str | None = None) -> list[Path]:
     """Write the learner's copy of the course to `out_dir` (no solutions, no tests).
 
     grader_source: what the copy's workflow grades with (see `autograde.workflow`): a
     `--grader-source` string (a git URL at a commit, a wheel URL with #sha256=), or
     None for the zip of this grader shipped in the copy and pinned by its SHA-256.
+    clone_url: the learner's repository, which each chapter's first cell clones on Colab
+    (never the course's, which holds the answers); None leaves a placeholder there and
+    the copy's README says how to set it.
     Also writes the manifest that `python -m autograde verify` compares copies with.
-    Returns the paths written. Raises ValueError if `out_dir` is a non-empty folder
-    or the grader source is not pinned.
+    Returns the paths written. Raises ValueError if `out_dir` is a non-empty folder,
+    the grader source is not pinned or the clone URL is not a git URL.
     """
     source = workflow.GraderSource.parse(grader_source) if grader_source else None
-    build = Build(ROOT, empty_folder(out_dir), grader_source=source)
+    clone_url = release_steps.check_clone_url(clone_url)
+    build = Build(ROOT, empty_folder(out_dir), grader_source=source, clone_url=clone_url)
     return sorted(set(run(build, steps).written))
 
 

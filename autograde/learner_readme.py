@@ -24,6 +24,8 @@ instructor.)
 
     python -m pip install -r requirements.txt
 
+{colab}
+
 ## Work through the exercises
 
     jupyter lab book/
@@ -62,11 +64,25 @@ LEARNER_FILES = [
 ]
 
 
-def learner_readme(title: str, out: Path) -> str:
-    """The README of the learner's copy at `out` (`title`: the course README's first line)."""
+# What each chapter's first cell clones on Colab in a copy released without --clone-url:
+# never the course's repository, which holds the answers. The README says to replace it.
+PLACEHOLDER_CLONE_URL = "https://github.com/YOUR-ACCOUNT/YOUR-REPOSITORY"
+# On Colab a chapter arrives alone and its first cell clones this copy: where from.
+COLAB_SET = """On Colab, a chapter's first cell clones your course from {url} and installs it.
+If your work lives in another repository, put its URL in that cell's `git clone` line."""
+COLAB_UNSET = """On Colab, a chapter's first cell clones your course and installs it. Before you
+run it there, put your repository's URL (`https://github.com/YOU/YOUR-REPO`) in place
+of `{placeholder}` in its `git clone` line."""
+
+
+def learner_readme(title: str, out: Path, clone_url: str | None = None) -> str:
+    """The README of the learner's copy at `out` (`title`: the course README's first line;
+    `clone_url`: what the chapters' Colab cell clones, None for the placeholder)."""
     files = "\n".join(f"- `{name}`: {what}" for name, what in LEARNER_FILES
                       if (out / name).exists())
-    return LEARNER_README.format(title=title, files=files)
+    colab = COLAB_SET.format(url=clone_url) if clone_url else COLAB_UNSET.format(
+        placeholder=PLACEHOLDER_CLONE_URL)
+    return LEARNER_README.format(title=title, files=files, colab=colab)
 
 
 # The intro's "Stuck?" step promises the solutions, which the learner's copy does not have.

@@ -27,6 +27,8 @@ class Build:
     written:       the files the steps wrote so far.
     grader_source: release: the `autograde.workflow.GraderSource` the copy's workflow
                    grades with (None until `pack_grader` zips this grader).
+    clone_url:     release: the learner's repository, which each chapter's Colab cell
+                   clones (None: a placeholder the README says to replace).
     solved:        solve: the notebooks to write, path under root -> solved notebook.
     """
 
@@ -34,6 +36,7 @@ class Build:
     out: Path
     written: list[Path] = field(default_factory=list)
     grader_source: Any = None
+    clone_url: str | None = None
     solved: dict[Path, Any] = field(default_factory=dict)
 
     @property

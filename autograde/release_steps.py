@@ -15,7 +15,7 @@ import zipfile
 from pathlib import Path
 
 from autograde import registry, verify, workflow
-from autograde.learner_readme import learner_intro, learner_readme
+from autograde.learner_readme import PLACEHOLDER_CLONE_URL, learner_intro, learner_readme
 from autograde.notebook import is_exercise_cell
 from autograde.pipeline import Build, copy_tree, files, read_notebook, write_notebook
 from autograde.solution_fences import inline_include, strip_solution_cells, strip_solutions
@@ -24,6 +24,11 @@ from autograde.solution_fences import inline_include, strip_solution_cells, stri
 # (The workflow is written by autograde.workflow, not copied.)
 # (README.md is written for the learner: autograde.learner_readme.)
 RELEASE_FILES = ["_config.yml", "_toc.yml", "requirements.txt", ".gitignore"]
+# The URL of a `!git clone ... URL DIR` line, as the first cell of every chapter has it.
+_CLONE_LINE = re.compile(r"^(?P<head>\s*!git clone\b.*?\s)(?P<url>(?:https?://|git@|ssh://|file://|/)\S+)"
+                         r"(?P<tail>\s+\S+\s*)$", re.M)
+# What --clone-url accepts: a git URL or an absolute path, nothing the shell would read.
+_CLONE_URL = re.compile(r"(?:https?://|git@|ssh://|file://|/)[\w.@:/~+%-]+")
 
 
 def copy_book(build: Build) -> None:
@@ -82,6 +87,31 @@ def strip_book(build: Build) -> None:
         write_notebook(nb, path)
 
 
+def set_clone_url(build: Build) -> None:
+    """Each chapter's Colab cell clones the learner's repository (`build.clone_url`, or a
+    placeholder the README says to replace), never the course's."""
+    url = build.clone_url or PLACEHOLDER_CLONE_URL
+    for path in files(build.out / "book", "*.ipynb"):
+        nb = read_notebook(path)
+        changed = False
+        for cell in nb.cells:
+            if cell.cell_type == "code" and _CLONE_LINE.search(cell.source):
+                cell.source = _CLONE_LINE.sub(lambda m: m["head"] + url + m["tail"], cell.source)
+                changed = True
+        if changed:
+            write_notebook(nb, path)
+
+
+def check_clone_url(url: str | None) -> str | None:
+    """`url` if it is a git URL or an absolute path (it goes into a shell line of every
+    chapter); ValueError naming what was expected otherwise."""
+    if url is None or _CLONE_URL.fullmatch(url):
+        return url
+    raise ValueError(f"--clone-url: expected the learner's repository as https://HOST/PATH, "
+                     f"git@HOST:PATH, ssh://, file:// or an absolute path, with no spaces or "
+                     f"quotes; got {url!r}")
+
+
 def pack_grader(build: Build) -> None:
     """Unless the release names a grader source: this grader, zipped and pinned."""
     if build.grader_source is not None:
@@ -114,7 +144,7 @@ def write_readme(build: Build) -> None:
     readme = build.out / "README.md"
     source = build.root / "README.md"
     title = source.read_text().partition("\n")[0] if source.is_file() else "# The course"
-    readme.write_text(learner_readme(title, build.out))
+    readme.write_text(learner_readme(title, build.out, build.clone_url))
     build.written.append(readme)
 
 
