@@ -18,6 +18,7 @@ import json
 import re
 import symtable
 import tokenize
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -40,10 +41,10 @@ class Cell:
     index: int
     source: str
     tagged: bool
-    names: list
+    names: list[str]
     syntax_error: str = ""  # empty when the code parses
-    uses: set = field(default_factory=set)
-    changes: set = field(default_factory=set)
+    uses: set[str] = field(default_factory=set)
+    changes: set[str] = field(default_factory=set)
     star: bool = False
 
 
@@ -51,8 +52,8 @@ class Cell:
 class Notebook:
     path: Path
     name: str  # as shown to the learner: relative to the submission
-    cells: list = field(default_factory=list)
-    notes: list = field(default_factory=list)
+    cells: list[Cell] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
     error: str = ""  # why it could not be read (then it has no cells)
 
 
@@ -62,10 +63,10 @@ class Location:
 
     notebook: Notebook
     cell: Cell
-    notes: list
+    notes: list[str]
 
 
-def find_notebooks(path):
+def find_notebooks(path: str | Path) -> list[Path]:
     """The notebooks in `path` (a notebook, or a folder searched recursively), sorted."""
     path = Path(path)
     if path.is_file():
@@ -74,14 +75,14 @@ def find_notebooks(path):
                   if not SKIP_FOLDERS & set(p.relative_to(path).parts[:-1]) and p.is_file())
 
 
-def read_notebooks(path):
+def read_notebooks(path: str | Path) -> list["Notebook"]:
     """Read every notebook under `path`; one Notebook each, with `error` set if unreadable."""
     path = Path(path)
     base = path.parent if path.is_file() else path
     return [read_notebook(p, clean(p.relative_to(base), 200)) for p in find_notebooks(path)]
 
 
-def read_notebook(path, name):
+def read_notebook(path: str | Path, name: str) -> "Notebook":
     """One notebook. Never raises: what went wrong is in `.error` (or `.notes`)."""
     nb = Notebook(Path(path), name)
     try:
@@ -180,7 +181,7 @@ def _globals_read(code):
     return names
 
 
-def context(cells, graded):
+def context(cells: list["Cell"], graded: set[int]) -> list[int]:
     """The cells to run for the graded cells: those they need, and nothing else.
 
     cells:  a notebook's code cells, in order; graded: the indexes of the exercise cells
@@ -227,7 +228,8 @@ def _names_by_pattern(code):
     return [a or b for a, b in _DEFINES.findall(code)]
 
 
-def locate(notebooks, exercise_ids, chapters, untagged_anywhere=False):
+def locate(notebooks: list["Notebook"], exercise_ids: Iterable[str], chapters: dict[str, str],
+           untagged_anywhere: bool = False) -> dict[str, "Location"]:
     """Where each exercise is defined: {id: Location}; ids defined nowhere are left out.
 
     chapters: id -> the notebook file name the exercise belongs to, preferred when
