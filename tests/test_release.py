@@ -295,3 +295,20 @@ def test_release_refuses_a_clone_url_a_shell_would_misread(url, tmp_path):
     with pytest.raises(ValueError, match="--clone-url: expected"):
         release(tmp_path / "copy", clone_url=url)
     assert not (tmp_path / "copy").exists() or not any((tmp_path / "copy").iterdir())
+
+
+def test_a_course_adds_and_drops_release_steps(tmp_path):
+    """release is a list of steps: one dropped leaves its file out, one added runs in order."""
+    from autograde.course import RELEASE_STEPS
+    from autograde.release_steps import write_readme
+
+    def add_notice(build):  # what a course might add: a file of its own, listed as written
+        notice = build.out / "NOTICE.md"
+        notice.write_text("Course materials (c) the instructors.\n")
+        build.written.append(notice)
+
+    steps = [s for s in RELEASE_STEPS if s is not write_readme] + [add_notice]
+    written = release(tmp_path / "copy", steps=steps)
+    assert not (tmp_path / "copy" / "README.md").exists()
+    assert (tmp_path / "copy" / "NOTICE.md") in written
+    assert (tmp_path / "copy" / "autograde-manifest.json").is_file()
