@@ -49,7 +49,7 @@ def framework_rnn_uses(source: str, context: Iterable[str] = ()) -> list[str]:
                     found.append((node.lineno, full))
     # An attribute chain is seen at every level (torch.nn.LSTM, then torch.nn): keep the
     # longest name on each line.
-    best = {}
+    best: dict[tuple[int, str], None] = {}
     for line, name in found:
         if not any(other.startswith(name + ".") for ln, other in found if ln == line):
             best.setdefault((line, name), None)

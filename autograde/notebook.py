@@ -195,7 +195,8 @@ def context(cells: list["Cell"], graded: set[int]) -> list[int]:
     before = [c for c in cells if c.index <= last and not c.syntax_error]
     variables = {n for c in before for n in c.names} - {
         n for c in before for n in _defined_as_code(c)}
-    needed, chosen = set(), set()
+    needed: set[str] = set()
+    chosen: set[int] = set()
     for cell in reversed(before):
         if cell.index in graded or cell.star or needed & set(cell.names) or \
                 needed & cell.changes & variables:

@@ -22,7 +22,8 @@ def solution_source(exercise_id: str, module_name: str) -> tuple[str, dict[str, 
     definition in it (for spotting two cells of one notebook that define the same
     helper differently).
     """
-    imports, definitions = {}, {}
+    imports: dict[tuple[str, str], set[tuple[str, str | None]]] = {}
+    definitions: dict[str, str] = {}
     _need(_module(module_name), exercise_id, imports, definitions, set())
     if exercise_id not in definitions:
         raise RuntimeError(f"{module_name} does not define {exercise_id!r}")

@@ -37,7 +37,7 @@ def write_solved_notebooks(build: Build) -> None:
 def solved_notebook(path: Path, exercises: dict[str, Any]) -> Any:
     """The notebook at `path` with each exercise cell solved and every output cleared."""
     nb = read_notebook(path)
-    defined = {}  # name -> source of every definition put in this notebook
+    defined: dict[str, str] = {}  # name -> source of every definition put in this notebook
     for index, cell in enumerate(nb.cells):
         if cell.cell_type == "code":  # the stored outputs are the stubs'
             cell.outputs, cell.execution_count = [], None
