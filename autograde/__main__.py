@@ -7,7 +7,7 @@
                                         [--time-cap S] [--regrade NAMES] [--report-dir DIR]
     python -m autograde class-report GRADEBOOK.csv [--output-dir DIR]
     python -m autograde solve OUT_DIR
-    python -m autograde release OUT_DIR [--grader-source SOURCE]
+    python -m autograde release OUT_DIR [--grader-source SOURCE] [--clone-url URL]
     python -m autograde verify SUBMISSION [--manifest FILE]
     python -m autograde report REPORT.json [--format F] [--output FILE]
 
@@ -78,6 +78,10 @@ def _parser():
                    help="the grader the copy's workflow installs: git+https://HOST/REPO@COMMIT "
                         "or https://HOST/NAME.whl#sha256=HEX (default: this grader, zipped into "
                         "the copy and pinned by its SHA-256)")
+    r.add_argument("--clone-url", metavar="URL",
+                   help="the learner's repository, which each chapter's first cell clones on "
+                        "Colab (default: a placeholder the copy's README says to replace; never "
+                        "this course's repository, which holds the answers)")
 
     v = sub.add_parser("verify", help="what in a learner's copy differs from what release shipped")
     v.add_argument("submission", metavar="SUBMISSION")
@@ -226,7 +230,8 @@ def main(argv=None):
         if args.command == "solve":
             written = course.solve(args.out_dir)
         else:
-            written = course.release(args.out_dir, grader_source=args.grader_source)
+            written = course.release(args.out_dir, grader_source=args.grader_source,
+                                     clone_url=args.clone_url)
     except (ValueError, RuntimeError) as e:
         return _fail(str(e))
     print(f"wrote {len(written)} files to {args.out_dir}")
@@ -238,13 +243,13 @@ def main(argv=None):
 
 def _batch(args, limits):
 
-    from autograde import batch, verify
+    from autograde import batch, course
 
     if args.manifest and _readable(args.manifest):
         return _fail(_readable(args.manifest))
     try:
         deadline = batch.parse_deadline(args.deadline) if args.deadline else None
-        manifest = verify.expected_manifest(args.manifest)
+        manifest = course.expected_manifest(args.manifest)
     except ValueError as e:
         return _fail(str(e))
     for line in batch.class_warnings(args.class_dir):
@@ -265,14 +270,14 @@ def _batch(args, limits):
 
 
 def _verify(args):
-    from autograde import verify
+    from autograde import course, verify
 
     problem = _readable(args.submission, folder=True) or (
         _readable(args.manifest) if args.manifest else None)
     if problem:
         return _fail(problem)
     try:
-        findings = verify.verify(args.submission, verify.expected_manifest(args.manifest))
+        findings = verify.verify(args.submission, course.expected_manifest(args.manifest))
     except ValueError as e:
         return _fail(str(e))
     for line in findings:

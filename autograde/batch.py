@@ -78,7 +78,7 @@ def batch(class_dir, output, jobs=2, limits=None, progress=True, only=None, mani
 
     only:     the exercise ids to grade (default: all).
     manifest: what `verify` compares each student with (default: none; the command line
-              passes `verify.expected_manifest()`).
+              passes `course.expected_manifest()`).
     deadline: an aware datetime: git folders are graded at their last commit before it.
     time_cap: seconds per student, all exercises together (None: no cap).
     regrade:  names of the students to re-grade into the existing gradebook `output`.

@@ -6,9 +6,10 @@
   it: the last `exercise`-tagged cell that does; else any code cell that does (tags get
   lost when cells are copied), which the feedback points out.
 - `runnable(source)` is a cell's code with IPython magics and shell escapes blanked
-  out, line numbers kept.
-- `framework_rnn_uses(source, context)` lists the framework LSTM/RNN calls in a cell,
-  for the exercises that must be written from scratch.
+  out, line numbers kept: the one rule for magics (grading, release and solve use it).
+- `top_level_names(source)` are the names a cell binds at top level, and
+  `is_exercise_cell(cell)` says whether an nbformat cell is an exercise cell.
+(`autograde.tracks` says what a cell may call.)
 """
 
 import ast
@@ -17,12 +18,11 @@ import json
 import re
 import symtable
 import tokenize
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from autograde.course import top_level_names
 from autograde.formats import clean
-from autograde.frameworks import FRAMEWORK_RNN_NAMES, FRAMEWORKS
 
 SKIP_FOLDERS = {".ipynb_checkpoints", "_build", "__pycache__", ".git"}
 MAX_NOTEBOOK_BYTES = 50 * 2**20
@@ -41,10 +41,10 @@ class Cell:
     index: int
     source: str
     tagged: bool
-    names: list
+    names: list[str]
     syntax_error: str = ""  # empty when the code parses
-    uses: set = field(default_factory=set)
-    changes: set = field(default_factory=set)
+    uses: set[str] = field(default_factory=set)
+    changes: set[str] = field(default_factory=set)
     star: bool = False
 
 
@@ -52,8 +52,8 @@ class Cell:
 class Notebook:
     path: Path
     name: str  # as shown to the learner: relative to the submission
-    cells: list = field(default_factory=list)
-    notes: list = field(default_factory=list)
+    cells: list[Cell] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
     error: str = ""  # why it could not be read (then it has no cells)
 
 
@@ -63,10 +63,10 @@ class Location:
 
     notebook: Notebook
     cell: Cell
-    notes: list
+    notes: list[str]
 
 
-def find_notebooks(path):
+def find_notebooks(path: str | Path) -> list[Path]:
     """The notebooks in `path` (a notebook, or a folder searched recursively), sorted."""
     path = Path(path)
     if path.is_file():
@@ -75,14 +75,14 @@ def find_notebooks(path):
                   if not SKIP_FOLDERS & set(p.relative_to(path).parts[:-1]) and p.is_file())
 
 
-def read_notebooks(path):
+def read_notebooks(path: str | Path) -> list["Notebook"]:
     """Read every notebook under `path`; one Notebook each, with `error` set if unreadable."""
     path = Path(path)
     base = path.parent if path.is_file() else path
     return [read_notebook(p, clean(p.relative_to(base), 200)) for p in find_notebooks(path)]
 
 
-def read_notebook(path, name):
+def read_notebook(path: str | Path, name: str) -> "Notebook":
     """One notebook. Never raises: what went wrong is in `.error` (or `.notes`)."""
     nb = Notebook(Path(path), name)
     try:
@@ -181,7 +181,7 @@ def _globals_read(code):
     return names
 
 
-def context(cells, graded):
+def context(cells: list["Cell"], graded: set[int]) -> list[int]:
     """The cells to run for the graded cells: those they need, and nothing else.
 
     cells:  a notebook's code cells, in order; graded: the indexes of the exercise cells
@@ -195,7 +195,8 @@ def context(cells, graded):
     before = [c for c in cells if c.index <= last and not c.syntax_error]
     variables = {n for c in before for n in c.names} - {
         n for c in before for n in _defined_as_code(c)}
-    needed, chosen = set(), set()
+    needed: set[str] = set()
+    chosen: set[int] = set()
     for cell in reversed(before):
         if cell.index in graded or cell.star or needed & set(cell.names) or \
                 needed & cell.changes & variables:
@@ -228,7 +229,8 @@ def _names_by_pattern(code):
     return [a or b for a, b in _DEFINES.findall(code)]
 
 
-def locate(notebooks, exercise_ids, chapters, untagged_anywhere=False):
+def locate(notebooks: list["Notebook"], exercise_ids: Iterable[str], chapters: dict[str, str],
+           untagged_anywhere: bool = False) -> dict[str, "Location"]:
     """Where each exercise is defined: {id: Location}; ids defined nowhere are left out.
 
     chapters: id -> the notebook file name the exercise belongs to, preferred when
@@ -272,13 +274,55 @@ def locate(notebooks, exercise_ids, chapters, untagged_anywhere=False):
 
 
 # ---------------------------------------------------------------------------------------
-# Magics
+# What a cell defines
+
+
+def is_exercise_cell(cell) -> bool:
+    """True for an nbformat code cell tagged `exercise`."""
+    return cell.cell_type == "code" and "exercise" in cell.metadata.get("tags", [])
+
+
+def top_level_names(source: str) -> list[str]:
+    """The names a cell's code binds at top level (functions, classes, assignments).
+
+    Magics and shell lines are blanked as `runnable` does. Code that is not valid
+    Python defines nothing.
+    """
+    try:
+        tree = ast.parse(runnable(source))
+    except (SyntaxError, ValueError):  # ValueError: null bytes
+        return []
+    return [name for stmt in tree.body for name in bound_names(stmt)]
+
+
+def bound_names(stmt: ast.stmt) -> list[str]:
+    """The names a top-level statement binds (not those bound inside functions)."""
+    if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+        return [stmt.name]
+    if isinstance(stmt, (ast.Import, ast.ImportFrom)):
+        return [a.asname or a.name.split(".")[0] for a in stmt.names]
+    names, todo = [], list(ast.iter_child_nodes(stmt))
+    while todo:
+        node = todo.pop(0)
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names.append(node.name)
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            names += bound_names(node)
+        elif isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+            names.append(node.id)
+        elif not isinstance(node, (ast.Lambda, ast.comprehension)):
+            todo.extend(ast.iter_child_nodes(node))
+    return names
+
+
+# ---------------------------------------------------------------------------------------
+# Magics: the one rule for which lines of a cell are IPython, not Python
 
 _CELL_MAGICS_THAT_RUN_PYTHON = {"time", "timeit", "capture", "prun"}
 _MAGIC_LINE = re.compile(r"^(\s*)(?:[%!]|[\w.\[\], ]+=\s*[%!]|[\w.]+\?{1,2}\s*$)")
 
 
-def runnable(source):
+def runnable(source: str) -> str:
     """The cell's Python: magic and shell lines become `pass` (same indent, same line count).
 
     A cell that starts with a cell magic runs its body if the magic only times or
@@ -313,83 +357,3 @@ def _lines_inside_strings(code):
     except (tokenize.TokenError, IndentationError, SyntaxError):
         pass
     return inside
-
-
-# ---------------------------------------------------------------------------------------
-# Framework LSTMs in from-scratch exercises (FRAMEWORK_RNN_NAMES is the one list of
-# them, which the sandbox's guards also make refuse to run)
-
-# What a bare name usually means when the cell does not say how it was imported.
-_USUAL_ALIASES = {"tf": "tensorflow", "nn": "torch.nn", "F": "torch.nn.functional",
-                  "torch": "torch", "keras": "keras", "tensorflow": "tensorflow"}
-
-
-def framework_rnn_uses(source, context=()):
-    """The framework RNN/LSTM names `source` refers to: ["torch.nn.LSTM (line 4)", ...].
-
-    context: the code of the cells before it, whose imports say what names such as
-    `nn` or `tf` stand for. Only references that resolve to torch, tensorflow or keras
-    count, so the learner's own `self.lstm` or `class LSTM` is not flagged.
-    """
-    aliases = dict(_USUAL_ALIASES)
-    for code in [*context, source]:
-        aliases.update(_import_aliases(code))
-    try:
-        tree = ast.parse(runnable(source))
-    except (SyntaxError, ValueError):
-        return []
-    found = []
-    for node in ast.walk(tree):
-        if isinstance(node, (ast.Attribute, ast.Name)):
-            dotted = _dotted(node)
-            if dotted is None:
-                continue
-            head, _, rest = dotted.partition(".")
-            resolved = aliases.get(head, head) + (f".{rest}" if rest else "")
-            parts = resolved.split(".")
-            if parts[0] in FRAMEWORKS and FRAMEWORK_RNN_NAMES & set(parts[1:]):
-                found.append((node.lineno, resolved))
-        elif isinstance(node, ast.ImportFrom) and node.module:
-            root = node.module.split(".")[0]
-            for alias in node.names:
-                full = f"{node.module}.{alias.name}"
-                if root in FRAMEWORKS and FRAMEWORK_RNN_NAMES & set(full.split(".")[1:]):
-                    found.append((node.lineno, full))
-    # An attribute chain is seen at every level (torch.nn.LSTM, then torch.nn): keep the
-    # longest name on each line.
-    best = {}
-    for line, name in found:
-        if not any(other.startswith(name + ".") for ln, other in found if ln == line):
-            best.setdefault((line, name), None)
-    return [f"{name} (line {line})" for line, name in sorted(best)]
-
-
-def _dotted(node):
-    parts = []
-    while isinstance(node, ast.Attribute):
-        parts.append(node.attr)
-        node = node.value
-    if not isinstance(node, ast.Name):
-        return None
-    parts.append(node.id)
-    return ".".join(reversed(parts))
-
-
-def _import_aliases(code):
-    """name -> module path for the imports in `code` (which may not parse: then none)."""
-    try:
-        tree = ast.parse(runnable(code))
-    except (SyntaxError, ValueError):
-        return {}
-    out = {}
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Import):
-            for a in node.names:
-                if a.asname:
-                    out[a.asname] = a.name
-                else:
-                    out[a.name.split(".")[0]] = a.name.split(".")[0]
-        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
-            for a in node.names:
-                out[a.asname or a.name] = f"{node.module}.{a.name}"
-    return out

@@ -21,7 +21,8 @@ writes) is compared on its notebooks only.
 
 A manifest in the submission itself proves nothing (the learner can rewrite it): the
 instructor verifies against the one their own `release` wrote (`--manifest FILE`) or,
-by default, against what this checkout's `release` ships now (`expected_manifest`).
+by default, against what this checkout's `release` ships now
+(`autograde.course.expected_manifest`).
 
 Also here: `grader_version()` (what the gradebook records about the grader that graded)
 and `submission_sha256(folder)` (one hash for the notebooks a submission holds).
@@ -29,7 +30,6 @@ and `submission_sha256(folder)` (one hash for the notebooks a submission holds).
 
 import hashlib
 import json
-import tempfile
 from pathlib import Path
 
 SCHEMA = "autograde-manifest/1"
@@ -87,18 +87,6 @@ def _kind(cell, is_exercise):
 def _first_line(source):
     line = next((s.strip() for s in source.splitlines() if s.strip()), "")
     return line if len(line) <= 60 else line[:59] + "…"
-
-
-def expected_manifest(manifest_file=None):
-    """The manifest to verify against: `manifest_file`, or what `release` ships from this
-    checkout now (a release into a temporary folder)."""
-    if manifest_file is not None:
-        return load_manifest(manifest_file)
-    from autograde import course
-
-    with tempfile.TemporaryDirectory(prefix="autograde-release-") as tmp:
-        course.release(Path(tmp) / "copy")
-        return load_manifest(Path(tmp) / "copy" / MANIFEST)
 
 
 def load_manifest(path):

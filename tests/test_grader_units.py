@@ -119,24 +119,6 @@ def test_a_cell_that_does_not_parse_still_names_what_it_defines():
     assert cell.syntax_error and cell.names == ["lstm_step"]
 
 
-@pytest.mark.parametrize("source, found", [
-    ("import torch\ndef f(x):\n    return torch.nn.LSTM(3, 4)(x)", ["torch.nn.LSTM (line 3)"]),
-    ("from torch import nn\nm = nn.GRU(2, 3)", ["torch.nn.GRU (line 2)"]),
-    ("from torch.nn import LSTMCell as C", ["torch.nn.LSTMCell (line 1)"]),
-    ("y = torch._VF.lstm(x)", ["torch._VF.lstm (line 1)"]),
-    ("out = tf.compat.v1.nn.dynamic_rnn(cell, x)",
-     ["tensorflow.compat.v1.nn.dynamic_rnn (line 1)"]),
-    ("c = tf.compat.v1.nn.rnn_cell.BasicLSTMCell(4)",
-     ["tensorflow.compat.v1.nn.rnn_cell.BasicLSTMCell (line 1)"]),
-    ("s = tf.compat.v1.nn.rnn_cell.LSTMStateTuple(c, h)", []),  # a named tuple: allowed
-    ("import keras\nl = keras.layers.LSTM(4)", ["keras.layers.LSTM (line 2)"]),
-    ("class LSTM(nn.Module):\n    def forward(self, x):\n        return self.lstm(x)", []),
-    ("y = torch.nn.utils.rnn.pad_sequence(xs)", []),
-])
-def test_framework_rnn_uses(source, found):
-    assert notebook.framework_rnn_uses(source) == found
-
-
 # ---------------------------------------------------------------------------------------
 
 

@@ -28,7 +28,7 @@ from solutions.batching import length_mask, masked_mse_loss
 from solutions.ladder import fused_cell_backward, hoisted_input_projection
 from solutions.torch_lstm import fused_lstm_cell
 from tools import ladder
-from tools.bench import core, gpu_bench, ladder_records
+from tools.bench import core, ladder_bench, ladder_records
 from tools.ladder import rungs
 
 HAS_CUDA = torch.cuda.is_available()
@@ -109,7 +109,7 @@ def test_rung_equals_nn_lstm_on_the_gpu_in_float32(name):
     if not ok:
         pytest.skip(reason)
     tf32 = torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32
-    gpu_bench.set_tf32(False)
+    ladder_bench.set_tf32(False)
     try:
         rung_equals_nn_lstm(name, "cuda", torch.float32, 1e-4, L=2, T=7, B=5, I=16, H=32)
     finally:
@@ -273,7 +273,7 @@ def test_a_mistake_fails_its_check_and_is_named(id, mistake, wrong, hint):
 
 @pytest.mark.slow  # fresh interpreters import the ladder and the harness
 def test_the_ladder_and_the_harness_import_no_tensorflow():
-    code = ("import sys, tools.ladder.rungs, tools.bench.gpu_bench, tools.ddp.train, "
+    code = ("import sys, tools.ladder.rungs, tools.bench.ladder_bench, tools.ddp.train, "
             "solutions.batching; print(sorted(m for m in sys.modules "
             "if m.split('.')[0] in ('tensorflow', 'keras', 'tf_keras')))")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
@@ -295,7 +295,7 @@ def test_the_rungs_list_and_the_records_need_neither_torch_nor_the_answer_key():
 
 
 def test_configurations_merge_repeated_sizes():
-    configs = gpu_bench.configurations("cuda", ["main", "batch", "hidden"], ["float32"])
+    configs = ladder_bench.configurations("cuda", ["main", "batch", "hidden"], ["float32"])
     keys = [(tuple(s.values()), d) for s, _, d in configs]
     assert len(keys) == len(set(keys))
     assert ladder_records.config_sizes(100, 64, 512) in [s for s, _, _ in configs]
@@ -314,7 +314,7 @@ def test_flops_count_every_layer():
 @pytest.mark.slow  # runs the benchmark harness
 def test_measure_writes_records_with_the_promised_fields(tmp_path):
     sizes = ladder_records.config_sizes(T=4, B=2, H=8)
-    records = gpu_bench.measure(sizes, ladder_records.ALL_MODES, "float32", torch.device("cpu"),
+    records = ladder_bench.measure(sizes, ladder_records.ALL_MODES, "float32", torch.device("cpu"),
                                 ["naive", "hoisted", "cudnn"], repeats=2, warmup=1,
                                 profile=1, done=set(), log=lambda text: None)
     info = core.device_description(torch.device("cpu"))
@@ -335,7 +335,7 @@ def test_measure_writes_records_with_the_promised_fields(tmp_path):
     assert (by["naive", "forward"]["launches_per_step"]
             > by["hoisted", "forward"]["launches_per_step"]
             > by["cudnn", "forward"]["launches_per_step"])
-    output = tmp_path / "cpu_ladder.json"
+    output = tmp_path / "ladder_cpu.json"
     ladder_records.write(records, output)
     assert json.loads(output.read_text()) == sorted(records, key=ladder_records.key)
     table = output.with_suffix(".md").read_text()
@@ -350,8 +350,8 @@ def test_merge_joins_partial_runs_and_the_later_file_wins(tmp_path):
     first, second = tmp_path / "a.json", tmp_path / "b.json"
     first.write_text(json.dumps([record, dict(record, impl="hoisted", ms=3.0)]))
     second.write_text(json.dumps([dict(record, impl="hoisted", ms=2.0)]))
-    output = tmp_path / "merged" / "cpu_ladder.json"
-    assert gpu_bench.main(["--merge", str(first), str(second), "--output", str(output)]) == 0
+    output = tmp_path / "merged" / "ladder_cpu.json"
+    assert ladder_bench.main(["--merge", str(first), str(second), "--output", str(output)]) == 0
     merged = {r["impl"]: r["ms"] for r in json.loads(output.read_text())}
     assert merged == {"cudnn": 1.0, "hoisted": 2.0}
     other = tmp_path / "c.json"

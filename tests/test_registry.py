@@ -11,6 +11,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from autograde.notebook import runnable
 from autograde.registry import exercises
 
 BOOK = Path(__file__).resolve().parent.parent / "book"
@@ -20,8 +21,7 @@ NOTEBOOKS = sorted(BOOK.glob("*.ipynb"))
 
 def parse(source):
     """The cell's code as an AST, with IPython magics and shell lines blanked out."""
-    return ast.parse("\n".join("" if line.lstrip().startswith(("%", "!")) else line
-                               for line in source.splitlines()))
+    return ast.parse(runnable(source))
 
 
 def defined_at_top_level(tree):

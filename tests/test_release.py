@@ -250,3 +250,54 @@ def test_release_refuses_a_grader_source_that_is_not_pinned(source, tmp_path, ca
     err = capsys.readouterr().err
     assert "expected a git URL pinned to a commit" in err and len(err.splitlines()) == 1
     assert not (tmp_path / "copy").exists()
+
+
+def clone_urls(out):
+    """The URL of every `git clone` line in the copy's notebooks (a Colab cell's)."""
+    urls = []
+    for path in sorted((out / "book").glob("*.ipynb")):
+        for cell in nbformat.read(path, as_version=4).cells:
+            urls += re.findall(r"^\s*!git clone\b.*?\s(\S+)\s+\S+\s*$", cell.source, re.M)
+    return urls
+
+
+def test_the_copy_never_clones_the_course_repository(course, tmp_path):
+    """The course's repository holds the answers: a learner's Colab cell must not clone it."""
+    course_url = yaml.safe_load((ROOT / "_config.yml").read_text())["repository"]["url"]
+    book_urls = clone_urls(ROOT)
+    assert book_urls and set(book_urls) == {course_url}, "the book's first cells changed shape"
+    out, _ = course
+    assert course_url not in set(clone_urls(out))
+    assert len(clone_urls(out)) == len(book_urls)
+    # Without --clone-url, the README says what to replace in that cell.
+    [placeholder] = set(clone_urls(out))
+    assert placeholder in (out / "README.md").read_text()
+    mine = "https://github.com/alice/lstm-course"
+    copy = tmp_path / "copy"
+    release(copy, clone_url=mine)
+    assert clone_urls(copy) == [mine] * len(book_urls)
+    assert mine in (copy / "README.md").read_text()
+
+
+@pytest.mark.parametrize("url", ["x; rm -rf ~", "https://host/repo name", "repo", "'https://a/b'"])
+def test_release_refuses_a_clone_url_a_shell_would_misread(url, tmp_path):
+    with pytest.raises(ValueError, match="--clone-url: expected"):
+        release(tmp_path / "copy", clone_url=url)
+    assert not (tmp_path / "copy").exists() or not any((tmp_path / "copy").iterdir())
+
+
+def test_a_course_adds_and_drops_release_steps(tmp_path):
+    """release is a list of steps: one dropped leaves its file out, one added runs in order."""
+    from autograde.course import RELEASE_STEPS
+    from autograde.release_steps import write_readme
+
+    def add_notice(build):  # what a course might add: a file of its own, listed as written
+        notice = build.out / "NOTICE.md"
+        notice.write_text("Course materials (c) the instructors.\n")
+        build.written.append(notice)
+
+    steps = [s for s in RELEASE_STEPS if s is not write_readme] + [add_notice]
+    written = release(tmp_path / "copy", steps=steps)
+    assert not (tmp_path / "copy" / "README.md").exists()
+    assert (tmp_path / "copy" / "NOTICE.md") in written
+    assert (tmp_path / "copy" / "autograde-manifest.json").is_file()

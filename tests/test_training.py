@@ -15,8 +15,8 @@ import torch.nn.functional as F
 
 from autograde import registry
 from autograde.check import run_checks
-from solutions import numpy_train as nt
-from solutions import train
+from solutions import training_numpy as nt
+from solutions import training_torch as train
 from tests.helpers.no_solutions import GUARD
 from tools.train import data as datasets
 from tools.train import loop, models

@@ -28,7 +28,7 @@ def run_softmax_cross_entropy(fn, inputs):
 
 
 @exercise("softmax_cross_entropy", points=2, chapter=CHAPTER_NUMPY, run=run_softmax_cross_entropy,
-          reference=ref.softmax_cross_entropy, solution="solutions.numpy_train")
+          reference=ref.softmax_cross_entropy, solution="solutions.training_numpy")
 def softmax_cross_entropy_cases(rng):
     cases = []
     for dtype in DTYPES:
@@ -72,7 +72,7 @@ def _flat_clip(clipped, norm):
 
 
 @exercise("clip_gradients", points=2, chapter=CHAPTER_NUMPY, run=run_clip_gradients,
-          reference=ref.clip_gradients, solution="solutions.numpy_train")
+          reference=ref.clip_gradients, solution="solutions.training_numpy")
 def clip_gradients_cases(rng):
     cases = []
     for dtype in DTYPES:
@@ -131,7 +131,7 @@ def _adam_mistake(a, mistake):
 
 
 @exercise("adam_update", points=3, chapter=CHAPTER_NUMPY, run=run_adam_update,
-          reference=ref.adam_update, solution="solutions.numpy_train")
+          reference=ref.adam_update, solution="solutions.training_numpy")
 def adam_update_cases(rng):
     cases = []
     for dtype in DTYPES:

@@ -81,7 +81,7 @@ def _sgd_after(weights, grads, lr, max_norm, clip="global"):
 
 
 @exercise("train_step", points=3, chapter=CHAPTER_MNIST1D, run=run_train_step,
-          reference=M.train_step, solution="solutions.train", from_scratch=False)
+          reference=M.train_step, solution="solutions.training_torch", from_scratch=False)
 def train_step_cases(rng):
     torch = _torch()
     cases = []

@@ -26,9 +26,9 @@ from importlib.abc import Loader
 from importlib.machinery import ModuleSpec
 from typing import Any, TypeVar
 
-Function = TypeVar("Function", bound=Callable[..., Any])
-
 from autograde.frameworks import FRAMEWORK_RNN_NAMES, FRAMEWORKS, ForbiddenFrameworkCall
+
+Function = TypeVar("Function", bound=Callable[..., Any])
 
 __all__ = ["ForbiddenFrameworkCall", "ImportGuard", "FrameworkGuard", "trust_anchor",
            "submission_on_stack", "refusal"]

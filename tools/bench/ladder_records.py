@@ -1,6 +1,6 @@
 """The records of the ladder bench: the sizes and modes it measures, and what reads them.
 
-`python -m tools.bench gpu` (`gpu_bench`) writes a JSON list of records, one per
+`python -m tools.bench ladder` (`ladder_bench`) writes a JSON list of records, one per
 (configuration, rung, mode); this module knows their shape: the size groups
 (`GROUPS`), how to name, merge and load the files of a device (`slug`, `merge`,
 `load_results`), and how to show them (`markdown`, `draw`, `figure`), for the bench and
@@ -203,9 +203,9 @@ def figure(records, path):
 
 
 def load_results(folder=DATA_DIR):
-    """{device: records} from every <device>_ladder.json in `folder` (book/data/bench)."""
-    return {path.stem.removesuffix("_ladder"): json.loads(path.read_text())
-            for path in sorted(Path(folder).glob("*_ladder.json"))}
+    """{device: records} from every ladder_<device>.json in `folder` (book/data/bench)."""
+    return {path.stem.removeprefix("ladder_"): json.loads(path.read_text())
+            for path in sorted(Path(folder).glob("ladder_*.json"))}
 
 
 def write(records, output):

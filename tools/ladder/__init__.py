@@ -7,7 +7,7 @@ so gradients land in `lstm.weight_ih_l0.grad` and so on) on a time-major input:
     out, (h_n, c_n) = run(x, hx)          out (T, B, H); h_n, c_n (L, B, H)
 
 `build` does the one-off work (compiling, capturing a CUDA graph) on the example inputs;
-`run` is what a benchmark times (`python -m tools.bench gpu`). The rungs, in the order
+`run` is what a benchmark times (`python -m tools.bench ladder`). The rungs, in the order
 of chapter 42, are `RUNGS`; what they run is in `tools.ladder.rungs` (built from the
 book's answers, so building one needs the answer key), the Triton kernel in
 `tools.ladder.triton_cell`. Importing this package imports nothing heavy: the list of

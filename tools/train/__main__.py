@@ -14,7 +14,7 @@ files in the book; `--help` lists every option.
 
 The pieces: `tools.train.data` (the data sets), `tools.train.models` (the LSTM and the
 read-out), `tools.train.loop` (`fit`, `evaluate`), `tools.train.tasks` (what each task
-trains); the training step is the book's answer, `solutions.train.train_step`, so the
+trains); the training step is the book's answer, `solutions.training_torch.train_step`, so the
 runs need the answer key (without it: one line saying so, exit status 2).
 """
 

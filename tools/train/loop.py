@@ -1,7 +1,7 @@
 """The training loop: `fit` (Adam, gradient clipping, a cosine schedule), `evaluate`, metrics.
 
 `fit` takes the training step as an argument: the book's answer
-(`solutions.train.train_step`, what `python -m tools.train` passes) or your own, from
+(`solutions.training_torch.train_step`, what `python -m tools.train` passes) or your own, from
 chapter 31, which has the same signature.
 """
 

@@ -6,7 +6,7 @@ initial state, and classifies the last hidden state with a linear layer:
     logits = h_T @ W + c        W (H, C), c (C,)
 
 Its parameters are one dict {"Wx", "Wh", "b", "W", "c"}. The loss, the clipping and
-Adam's update are the book's answers (`solutions.numpy_train`), the LSTM too
+Adam's update are the book's answers (`solutions.training_numpy`), the LSTM too
 (`solutions.numpy_lstm`): this needs the answer key. Everything here needs NumPy (and
 tqdm for the progress bar) only; `torch_twin` builds the same model in PyTorch.
 """
@@ -14,7 +14,7 @@ tqdm for the progress bar) only; `torch_twin` builds the same model in PyTorch.
 import numpy as np
 
 from solutions.numpy_lstm import lstm_backward, lstm_forward
-from solutions.numpy_train import adam_update, clip_gradients, softmax_cross_entropy
+from solutions.training_numpy import adam_update, clip_gradients, softmax_cross_entropy
 from tools.train.loop import progress
 
 

@@ -1,13 +1,13 @@
 """The training runs behind the training chapters: one function per task, and `TASKS`.
 
-Each run_<task>(args) trains with the book's training step (`solutions.train.train_step`,
+Each run_<task>(args) trains with the book's training step (`solutions.training_torch.train_step`,
 so this needs the answer key) and returns the run's record: its learning curves and
 final numbers (`tools.train.__main__` saves them).
 """
 
 import torch.nn.functional as F
 
-from solutions.train import train_step
+from solutions.training_torch import train_step
 from tools.train.data import adding_data, as_tensors, digits_rows, mnist1d, remember_first_data
 from tools.train.loop import adding_accuracy, fit
 from tools.train.models import count_parameters, rnn_model

@@ -1,9 +1,9 @@
 """The performance ladder against torch.nn.LSTM (cuDNN): forward and forward + backward.
 
-Usage: python -m tools.bench gpu [--device DEVICE] [--output PATH | --output-dir DIR]
+Usage: python -m tools.bench ladder [--device DEVICE] [--output PATH | --output-dir DIR]
            [--repeats N] [--warmup N] [--groups G,...] [--impls R,...] [--dtypes D,...]
            [--threads N] [--tf32] [--profile-runs N] [--resume] [--plot-only]
-       python -m tools.bench gpu --merge A.json B.json ... [--output PATH]
+       python -m tools.bench ladder --merge A.json B.json ... [--output PATH]
 
 Runs every rung of `tools.ladder` at the sizes of the chapter on the device present
 (a CUDA GPU if there is one; otherwise the CPU, at reduced sizes, with rungs that need
@@ -24,7 +24,7 @@ TF32 is off for both sides unless --tf32 turns it on for both.
 
 Writes a JSON list of records, one per (configuration, rung, mode), a Markdown table
 and a figure (`tools.bench.ladder_records` reads, tabulates and draws the records), by
-default book/data/bench/<device>_ladder.json, .md and .png (<device> is "cpu" or the
+default book/data/bench/ladder_<device>.json, .md and .png (<device> is "cpu" or the
 GPU's name). The JSON is written after every configuration, so an
 interrupted run keeps what it measured; --resume skips what a file already holds, and
 --merge joins the files of several partial runs (e.g. one per group) of one device.
@@ -360,13 +360,13 @@ def measure(sizes, modes, dtype, device, impls, repeats, warmup, profile, done, 
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog="python -m tools.bench gpu",
+    parser = argparse.ArgumentParser(prog="python -m tools.bench ladder",
                                      description=__doc__.splitlines()[0])
     parser.add_argument("--device", help="cuda, cuda:1 or cpu (default: cuda if present)")
     parser.add_argument("--output", type=Path,
-                        help="the JSON file (default book/data/bench/<device>_ladder.json)")
+                        help="the JSON file (default book/data/bench/ladder_<device>.json)")
     parser.add_argument("--output-dir", type=Path,
-                        help="write <device>_ladder.json (and .md, .png) in this folder")
+                        help="write ladder_<device>.json (and .md, .png) in this folder")
     parser.add_argument("--merge", nargs="+", metavar="JSON",
                         help="merge these result files (of one device) into --output; "
                              "measure nothing")
@@ -401,12 +401,12 @@ def main(argv=None):
     if device.type == "cpu":
         torch.set_num_threads(args.threads)
     info = device_description(device)
-    name = f"{slug(info['device'])}_ladder.json"
+    name = f"ladder_{slug(info['device'])}.json"
     output = args.output or (args.output_dir or DATA_DIR) / name
     if args.merge:
         records = merge(args.merge)
         output = args.output or (args.output_dir or DATA_DIR) / (
-            f"{slug(records[0]['device'])}_ladder.json")
+            f"ladder_{slug(records[0]['device'])}.json")
         write(records, output)
         print(f"Merged {len(records)} records into {output} (and its .md and .png)")
         return 0
