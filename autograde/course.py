@@ -507,9 +507,10 @@ def _release_pyproject(text, out):
     packages = sorted(".".join(p.parent.relative_to(out).parts)
                       for top in ("autograde", "tools") for p in (out / top).rglob("__init__.py"))
     listed = ", ".join(f'"{p}"' for p in packages)
-    text, n = re.subn(r"^packages\s*=\s*\[[^\]]*\]", f"packages = [{listed}]", text, flags=re.M)
+    text, n = re.subn(r"^\[tool\.setuptools\.packages\.find\]\n(?:(?!\[).*\n?)*",
+                      f"[tool.setuptools]\npackages = [{listed}]\n\n", text, flags=re.M)
     if n != 1:
-        raise RuntimeError("pyproject.toml has no `packages = [...]` under [tool.setuptools]")
+        raise RuntimeError("pyproject.toml has no [tool.setuptools.packages.find] table")
     # The test configuration points at tests/, which the learner does not get.
     return re.sub(r"^\[tool\.pytest\.ini_options\]\n(?:(?!\[).*\n?)*", "", text, flags=re.M)
 
