@@ -22,8 +22,18 @@ COPIES = ("solved", "empty", "partial")
 @functools.cache
 def _folder():
     folder = Path(tempfile.mkdtemp(prefix="platform-copies-"))
+    folder.chmod(0o755)
     atexit.register(shutil.rmtree, folder, ignore_errors=True)
     return folder
+
+
+def open_folder():
+    """A new temporary folder other users may enter, removed at exit. The grader's
+    sandbox runs submissions as another user, who must reach the grader installed or
+    unpacked in it; pytest's tmp_path lies under folders only their owner may enter."""
+    path = Path(tempfile.mkdtemp(prefix="platform-", dir=_folder()))
+    path.chmod(0o755)
+    return path
 
 
 def env():

@@ -22,7 +22,7 @@ from fractions import Fraction
 from pathlib import Path
 
 import pytest
-from platform_copies import COPIES, copy, reference
+from platform_copies import COPIES, copy, open_folder, reference
 
 from autograde import formats
 from autograde.platforms import PYTHONS, classroom50
@@ -196,7 +196,8 @@ def run_like_the_runner(bundle, workspace, tmp_path):
     """Unpack the published bundle into a runtime folder and run autograder.py in the
     checkout, as runner.py's fetch_bundle and run_entrypoint do; then stamp the result
     as finalize_result does. Returns (the process, result.json or None, release body)."""
-    runtime = tmp_path / "runner-temp" / "classroom50-runtime"
+    runner_temp = open_folder()  # as $RUNNER_TEMP is on a runner: others may enter it
+    runtime = runner_temp / "classroom50-runtime"
     runtime.mkdir(parents=True)
     data = _tarball(bundle, tmp_path / "pages")
     with tarfile.open(tmp_path / "pages" / f"{bundle.name}.tar.gz") as tar:
@@ -204,7 +205,7 @@ def run_like_the_runner(bundle, workspace, tmp_path):
     assert len(data) < MAX_BUNDLE_BYTES
     slug = runtime / bundle.name
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONSAFEPATH")}
-    env.update(IDENTITY, CLASSROOM50_BUNDLE_DIR=str(slug), RUNNER_TEMP=str(tmp_path / "runner-temp"),
+    env.update(IDENTITY, CLASSROOM50_BUNDLE_DIR=str(slug), RUNNER_TEMP=str(runner_temp),
                GITHUB_OUTPUT=str(tmp_path / "github-output"), AUTOGRADE_SKIP_INSTALL="1")
     done = subprocess.run([sys.executable, str(slug / "autograder.py")], cwd=workspace, env=env,
                           capture_output=True, text=True, timeout=900)

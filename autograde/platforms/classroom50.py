@@ -39,8 +39,15 @@ from fractions import Fraction
 from math import lcm
 from pathlib import Path
 
-from autograde.platforms import (PYTHONS, REQUIREMENTS, TORCH_INDEX, empty_target, pack_grader,
-                                 requirements, tf_keras_pin)
+from autograde.platforms import (
+    PYTHONS,
+    REQUIREMENTS,
+    TORCH_INDEX,
+    empty_target,
+    pack_grader,
+    requirements,
+    tf_keras_pin,
+)
 
 SCHEMA = "classroom50/result/v1"
 RUNTIME = {"runs-on": "ubuntu-latest", "python": PYTHONS[0]}

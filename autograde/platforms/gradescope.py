@@ -34,8 +34,7 @@ import tempfile
 import zipfile
 from pathlib import Path
 
-from autograde.platforms import PYTHONS, REQUIREMENTS, TORCH_INDEX, pack_grader, requirements, \
-    tf_keras_pin
+from autograde.platforms import PYTHONS, REQUIREMENTS, TORCH_INDEX, pack_grader, requirements, tf_keras_pin
 
 SETUP = """\
 #!/usr/bin/env bash
