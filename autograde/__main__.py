@@ -10,6 +10,8 @@
     python -m autograde release OUT_DIR [--grader-source SOURCE] [--clone-url URL]
     python -m autograde verify SUBMISSION [--manifest FILE]
     python -m autograde report REPORT.json [--format F] [--output FILE]
+    python -m autograde classroom50 OUT_DIR
+    python -m autograde gradescope OUT.zip
 
 Exit status: 0 when grading ran (whatever the score), 1 when --fail-under is not met
 (verify: 1 when anything differs), 2 for a usage error or a PATH that cannot be read
@@ -93,6 +95,12 @@ def _parser():
     p.add_argument("report_file", metavar="REPORT")
     p.add_argument("--format", choices=formats.FORMATS, default="table")
     p.add_argument("--output", metavar="FILE")
+
+    c50 = sub.add_parser("classroom50", help="the Classroom 50 autograder folder "
+                                             "(CLASSROOM/autograders/ASSIGNMENT/)")
+    c50.add_argument("out_dir", metavar="OUT_DIR")
+    gs = sub.add_parser("gradescope", help="the Gradescope autograder zip")
+    gs.add_argument("archive", metavar="OUT.zip")
     return parser
 
 
@@ -224,6 +232,8 @@ def main(argv=None):
         return 0
     if args.command == "verify":
         return _verify(args)
+    if args.command in ("classroom50", "gradescope"):
+        return _platform(args)
     from autograde import course
 
     try:
@@ -266,6 +276,22 @@ def _batch(args, limits):
 
         written = class_report.write(args.output, args.report_dir)
         print(f"wrote the class report: {written[0]}", file=sys.stderr)
+    return 0
+
+
+def _platform(args):
+    from autograde.platforms import classroom50, gradescope
+
+    try:
+        if args.command == "classroom50":
+            written = classroom50.build(args.out_dir)
+            print(f"wrote {len(written)} files to {args.out_dir}: commit them as "
+                  f"CLASSROOM/autograders/ASSIGNMENT/ (see its README.md)")
+        else:
+            print(f"wrote {gradescope.build(args.archive)}: upload it as the assignment's "
+                  f"autograder (Ubuntu 24.04 base image)")
+    except (ValueError, OSError) as e:
+        return _fail(str(e))
     return 0
 
 

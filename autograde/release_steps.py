@@ -175,9 +175,10 @@ def release_pyproject(text: str, out: Path) -> str:
     packages = sorted(".".join(p.parent.relative_to(out).parts)
                       for top in ("autograde", "tools") for p in (out / top).rglob("__init__.py"))
     listed = ", ".join(f'"{p}"' for p in packages)
-    text, n = re.subn(r"^packages\s*=\s*\[[^\]]*\]", f"packages = [{listed}]", text, flags=re.M)
+    text, n = re.subn(r"^\[tool\.setuptools\.packages\.find\]\n(?:(?!\[).*\n?)*",
+                      f"[tool.setuptools]\npackages = [{listed}]\n\n", text, flags=re.M)
     if n != 1:
-        raise RuntimeError("pyproject.toml has no `packages = [...]` under [tool.setuptools]")
+        raise RuntimeError("pyproject.toml has no [tool.setuptools.packages.find] table")
     # The test and import-rule configurations point at tests/ and solutions/, which the
     # learner does not get.
     text = re.sub(r"^\[tool\.pytest\.ini_options\]\n(?:(?!\[).*\n?)*", "", text, flags=re.M)
