@@ -38,7 +38,8 @@ _SKIP = shutil.ignore_patterns("_build", ".ipynb_checkpoints", "__pycache__", "*
 # What a learner's copy holds besides book/ and autograde/, when it exists here.
 # (The workflow is written by autograde.workflow, not copied.)
 # (README.md is written for the learner: LEARNER_README.)
-RELEASE_FILES = ["_config.yml", "_toc.yml", "requirements.txt", ".gitignore"]
+RELEASE_FILES = ["_config.yml", "_toc.yml", "requirements.txt", "requirements-nodeps.txt",
+                 ".gitignore"]
 # The learner's README: only what the copy has. {title} is the course README's title.
 LEARNER_README = """{title}
 
@@ -52,7 +53,8 @@ instructor.)
 
 ## Set up
 
-    python -m pip install -r requirements.txt
+    python -m pip install --extra-index-url https://download.pytorch.org/whl/cpu -r requirements.txt
+    python -m pip install --no-deps -r requirements-nodeps.txt
 
 ## Work through the exercises
 
@@ -84,6 +86,7 @@ LEARNER_FILES = [
     ("autograde/", "`check()` and the grader (`python -m autograde`)"),
     ("tools/", "benchmarks and training runs; those that need the reference solutions say so"),
     ("requirements.txt", "the Python packages the chapters and the grader need"),
+    ("requirements-nodeps.txt", "tf-keras, installed without its dependencies (see the file)"),
     ("pyproject.toml", "installs `autograde` (`requirements.txt` does it for you)"),
     ("_config.yml", "the book's configuration (with `_toc.yml`, its table of contents)"),
     (".github/workflows/autograde.yml", "grades each push"),
@@ -172,8 +175,7 @@ def release(out_dir, grader_source=None):
         written.append(archive)
     flow = out / ".github" / "workflows" / "autograde.yml"
     flow.parent.mkdir(parents=True, exist_ok=True)
-    flow.write_text(workflow.render(registry.exercises(), _pins(ROOT / "requirements.txt"),
-                                    source))
+    flow.write_text(workflow.render(registry.exercises(), workflow.grading_pins(ROOT), source))
     written.append(flow)
     manifest = out / verify.MANIFEST
     manifest.write_text(json.dumps(verify.build_manifest(out, is_exercise_cell), indent=1) + "\n")
