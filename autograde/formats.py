@@ -45,7 +45,10 @@ REPORT_SCHEMA = {
                     "properties": {"grader": {"type": "string"}, "commit": {"type": "string"},
                                    "submission_sha256": {"type": "string"},
                                    "verify": {"type": "array", "items": {"type": "string"}},
-                                   "seconds": {"type": "number", "minimum": 0}}},
+                                   "seconds": {"type": "number", "minimum": 0},
+                                   # with a deadline: its time, and the days late
+                                   "deadline": {"type": "string"},
+                                   "late_days": {"type": "integer", "minimum": 0}}},
         "exercises": {"type": "array", "items": {
             "type": "object",
             "required": ["id", "chapter", "notebook", "cell", "points", "max_points", "verdict",

@@ -216,7 +216,9 @@ def test_batch_writes_a_gradebook_and_a_report_per_student(tmp_path):
     rows = list(csv.DictReader(gradebook.open()))
     assert [r["student"] for r in rows] == ["ada", "bob"]
     assert list(rows[0]) == ["student", "rnn_step", "rnn_forward", "total", "max_score",
-                             "percent", "verify", "commit", "submission_sha256", "grader"]
+                             "percent", "late_days", "late_penalty", "override",
+                             "override_reason", "final", "verify", "commit",
+                             "submission_sha256", "grader"]
     assert (rows[0]["rnn_step"], rows[0]["rnn_forward"], rows[0]["total"]) == ("2", "0", "2")
     assert (rows[1]["rnn_step"], rows[1]["total"]) == ("0", "0")
     for student, report in reports.items():
