@@ -3,7 +3,8 @@ nothing, and `check-jsonschema` validates them against the GitHub workflow schem
 ships. The workflow audited is the one `release` writes into a learner's copy (for each
 kind of grader source) and the course's own .github/workflows/publish.yml.
 
-Both tools are in requirements.txt; a test skips only when its tool is not installed.
+Both tools are in requirements.txt (zizmor installs a program, check-jsonschema a module);
+a test skips only when its tool is not installed.
 Each test also shows that its tool can fail: the same workflow with one action put
 back on a movable tag, or with a key the schema does not allow, is reported.
 """
@@ -13,6 +14,7 @@ import re
 import shutil
 import subprocess
 import sys
+import sysconfig
 from pathlib import Path
 
 import pytest
@@ -29,9 +31,10 @@ SOURCES = {
         "https://example.org/dist/autograde-1.0-py3-none-any.whl#sha256=" + "cd" * 32),
 }
 
-needs_zizmor = pytest.mark.skipif(shutil.which("zizmor") is None and
-                                  importlib.util.find_spec("zizmor") is None,
-                                  reason="zizmor is not installed (pip install -r requirements.txt)")
+# zizmor's wheel installs a program, not a module: the one beside this Python, else PATH's.
+ZIZMOR = shutil.which("zizmor", path=sysconfig.get_path("scripts")) or shutil.which("zizmor")
+needs_zizmor = pytest.mark.skipif(ZIZMOR is None, reason="zizmor is not installed "
+                                  "(pip install -r requirements.txt)")
 needs_schema = pytest.mark.skipif(importlib.util.find_spec("check_jsonschema") is None,
                                   reason="check-jsonschema is not installed "
                                          "(pip install -r requirements.txt)")
@@ -55,8 +58,7 @@ def in_repository(tmp_path, text, name="autograde.yml"):
 
 
 def zizmor(path):
-    exe = shutil.which("zizmor") or shutil.which("zizmor", path=str(Path(sys.executable).parent))
-    return subprocess.run([exe, "--offline", "--no-progress", str(path)], capture_output=True,
+    return subprocess.run([ZIZMOR, "--offline", "--no-progress", str(path)], capture_output=True,
                           text=True, timeout=120)
 
 
