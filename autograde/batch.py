@@ -136,6 +136,9 @@ def batch(class_dir, output, jobs=2, limits=None, progress=True, only=None, mani
                          f"{'is' if len(not_git) == 1 else 'are'} not one; grade without "
                          f"--deadline or give those students no deadline in the roster")
     folders = _chosen(everyone, class_dir, regrade, output, ids)
+    overrides(output)  # a bad override is refused now, not after the grading
+    if students_roster is not None:
+        roster.canvas_title(canvas_assignment)
     reports = {}
     bar = _progress(len(folders), progress)
     job = dict(limits=limits, ids=ids, manifest=manifest, time_cap=time_cap,

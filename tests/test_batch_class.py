@@ -226,16 +226,19 @@ def test_regrading_one_student_leaves_the_others_alone(graded, klass, tmp_path):
         batch.batch(fixed, book, progress=False, only=["rnn_step"], regrade=["bob"])
 
 
-def test_an_override_needs_a_reason(graded, klass, tmp_path):
-    gradebook, _, _ = graded
+def test_an_override_needs_a_reason(klass, tmp_path):
     room, _, _ = klass
     book = tmp_path / "gradebook.csv"
-    table = list(csv.reader(gradebook.open(newline="")))
-    next(r for r in table if r[0] == "ada")[table[0].index("override")] = "3"
+    header = ["student", *ONLY, *batch.EXTRA_COLUMNS]
+    ada = dict.fromkeys(header, "0") | {"student": "ada", "override": "3", "override_reason": ""}
     with open(book, "w", newline="") as f:
-        csv.writer(f).writerows(table)
+        csv.writer(f).writerows([header, [ada[c] for c in header]])
     with pytest.raises(ValueError, match="the override of ada needs points >= 0 and a reason"):
         batch.overrides(book)
+    before = book.read_bytes()
+    with pytest.raises(ValueError, match="the override of ada needs"):  # before any grading
+        batch.batch(room, book, progress=False, only=ONLY, regrade=["ada"])
+    assert book.read_bytes() == before
 
 
 def test_a_late_policy_grades_the_last_commit_less_the_penalty(klass, tmp_path):
