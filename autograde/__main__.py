@@ -5,6 +5,8 @@
     python -m autograde batch CLASS_DIR [--jobs N] [--output gradebook.csv] [--timeout S]
                                         [--only IDS] [--manifest FILE] [--deadline WHEN]
                                         [--time-cap S] [--regrade NAMES] [--report-dir DIR]
+                                        [--roster CSV] [--late-penalty PERCENT]
+                                        [--canvas-assignment "TITLE (ID)"]
     python -m autograde class-report GRADEBOOK.csv [--output-dir DIR]
     python -m autograde solve OUT_DIR
     python -m autograde release OUT_DIR [--grader-source SOURCE] [--clone-url URL]
@@ -63,6 +65,14 @@ def _parser():
                    help="re-grade only these students into the existing gradebook")
     b.add_argument("--report-dir", metavar="DIR",
                    help="also write the class report (Markdown, HTML, plots) here")
+    b.add_argument("--roster", metavar="CSV",
+                   help="the class roster (see autograde/roster.py): also write the Canvas "
+                        "gradebook <output stem>-canvas.csv; per-student deadlines")
+    b.add_argument("--late-penalty", type=_positive_float, metavar="PERCENT",
+                   help="percent of the points lost per day late (needs a deadline): git "
+                        "folders are graded at their last commit, less the penalty")
+    b.add_argument("--canvas-assignment", default="LSTM from Scratch", metavar="'TITLE (ID)'",
+                   help="the Canvas assignment's column: its title and Canvas id")
     _limits(b)
     _only(b)
 
@@ -257,8 +267,11 @@ def _batch(args, limits):
 
     if args.manifest and _readable(args.manifest):
         return _fail(_readable(args.manifest))
+    from autograde import roster
+
     try:
         deadline = batch.parse_deadline(args.deadline) if args.deadline else None
+        students = roster.read(args.roster) if args.roster else None
         manifest = course.expected_manifest(args.manifest)
     except ValueError as e:
         return _fail(str(e))
@@ -267,7 +280,9 @@ def _batch(args, limits):
     try:
         batch.batch(args.class_dir, args.output, jobs=args.jobs, limits=limits,
                     progress=not args.no_progress, only=args.only, manifest=manifest,
-                    deadline=deadline, time_cap=args.time_cap, regrade=args.regrade)
+                    deadline=deadline, time_cap=args.time_cap, regrade=args.regrade,
+                    students_roster=students, canvas_assignment=args.canvas_assignment,
+                    late=roster.LatePolicy(args.late_penalty) if args.late_penalty else None)
     except ValueError as e:
         return _fail(str(e))
     print(f"wrote {args.output} and {batch.reports_folder(args.output)}/", file=sys.stderr)

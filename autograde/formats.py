@@ -1,4 +1,4 @@
-"""The grader's report and its renderings: table, json, markdown, gradescope, junit, classroom.
+"""The grader's report and its renderings: table, json, markdown, gradescope, junit.
 
 The report (what `autograde.grader.grade` returns, and `--format json` writes):
 
@@ -17,13 +17,12 @@ REPORT_SCHEMA is its JSON schema. Text that came from a submission is already cl
 (`clean`: one line, printable); each rendering also escapes it for its own syntax.
 """
 
-import base64
 import json
 import re
 import xml.etree.ElementTree as ET
-from fractions import Fraction
 
-FORMATS = ("table", "json", "markdown", "gradescope", "junit", "classroom")
+# (GitHub Classroom's "classroom" format went with Classroom, closed on 28 August 2026.)
+FORMATS = ("table", "json", "markdown", "gradescope", "junit")
 VERDICTS = ("passed", "partial", "failed", "not implemented", "missing", "forbidden", "error")
 
 REPORT_SCHEMA = {
@@ -46,7 +45,10 @@ REPORT_SCHEMA = {
                     "properties": {"grader": {"type": "string"}, "commit": {"type": "string"},
                                    "submission_sha256": {"type": "string"},
                                    "verify": {"type": "array", "items": {"type": "string"}},
-                                   "seconds": {"type": "number", "minimum": 0}}},
+                                   "seconds": {"type": "number", "minimum": 0},
+                                   # with a deadline: its time, and the days late
+                                   "deadline": {"type": "string"},
+                                   "late_days": {"type": "integer", "minimum": 0}}},
         "exercises": {"type": "array", "items": {
             "type": "object",
             "required": ["id", "chapter", "notebook", "cell", "points", "max_points", "verdict",
@@ -74,7 +76,7 @@ REPORT_SCHEMA = {
 def render(report, fmt):
     """The report as text in format `fmt` (one of FORMATS)."""
     return {"table": table, "json": as_json, "markdown": markdown, "gradescope": gradescope,
-            "junit": junit, "classroom": classroom}[fmt](report)
+            "junit": junit}[fmt](report)
 
 
 def as_json(report):
@@ -152,8 +154,11 @@ def markdown(report):
 
 
 def _details(e):
+    """The feedback, then each failed check it does not already say (the feedback names
+    the first failure: "2 of 6 checks passed; LABEL: MESSAGE"), then the notes."""
     lines = [e["feedback"]]
-    lines += [f"- {c['label']}: {c['message']}" for c in e["checks"] if not c["passed"]]
+    lines += [f"- {c['label']}: {c['message']}" for c in e["checks"]
+              if not c["passed"] and f"{c['label']}: {c['message']}" not in e["feedback"]]
     lines += [f"note: {n}" for n in e["notes"]]
     return "\n".join(lines)
 
@@ -226,45 +231,6 @@ def junit(report):
             failure.text = _xml(_details(e))
     ET.indent(suites)
     return ET.tostring(suites, encoding="unicode", xml_declaration=True) + "\n"
-
-
-def classroom(report):
-    """One line per exercise, `ID=BASE64`, for $GITHUB_OUTPUT: what GitHub Classroom's
-    autograding-grading-reporter reads from the runner called ID.
-
-    Each line decodes to {"version": 1, "status": "pass"|"fail", "max_score": the
-    exercise's points, "tests": [{"name", "status", "score", "message", "test_code",
-    "filename", "line_no", "execution_time"}]}. The reporter's console shows
-    (passing tests / tests) x max_score per runner, and Classroom records the sum of the
-    tests' scores, so the tests split the exercise's points in equal parts
-    (`classroom_parts`) and both totals are the report's points.
-    """
-    lines = []
-    for e in report["exercises"]:
-        tests = [{"name": name, "status": "pass" if passed else "fail",
-                  "score": e["max_points"] / n if passed else 0,
-                  "message": " | ".join(_details(e).splitlines()),
-                  "test_code": f"check({e['id']})", "filename": e["notebook"] or "",
-                  "line_no": 0, "execution_time": ""}
-                 for name, passed, n in classroom_parts(e)]
-        result = {"version": 1,
-                  "status": "pass" if all(t["status"] == "pass" for t in tests) else "fail",
-                  "max_score": e["max_points"], "tests": tests}
-        lines.append(f"{e['id']}={base64.b64encode(json.dumps(result).encode()).decode()}")
-    return "\n".join(lines) + "\n"
-
-
-def classroom_parts(e):
-    """[(test name, passed, number of parts)] splitting an exercise's points in equal parts,
-    k of n passing with k / n = points / max_points: one part per check when the points
-    are that fraction of the checks passed, else the smallest such fraction."""
-    checks, points, most = e["checks"], e["points"], e["max_points"]
-    passed = sum(c["passed"] for c in checks)
-    if checks and most and abs(points - most * passed / len(checks)) < 1e-9:
-        return [(f"{e['id']}: {c['label']}", c["passed"], len(checks)) for c in checks]
-    share = Fraction(points / most if most else 0).limit_denominator(1000)
-    n, k = share.denominator, share.numerator
-    return [(f"{e['id']}: part {i + 1} of {n}", i < k, n) for i in range(n)]
 
 
 def clean(text, limit=300):

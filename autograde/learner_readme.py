@@ -22,7 +22,8 @@ instructor.)
 
 ## Set up
 
-    python -m pip install -r requirements.txt
+    python -m pip install --extra-index-url https://download.pytorch.org/whl/cpu -r requirements.txt
+    python -m pip install --no-deps -r requirements-nodeps.txt
 
 {colab}
 
@@ -56,6 +57,7 @@ LEARNER_FILES = [
     ("autograde/", "`check()` and the grader (`python -m autograde`)"),
     ("tools/", "benchmarks and training runs; those that need the reference solutions say so"),
     ("requirements.txt", "the Python packages the chapters and the grader need"),
+    ("requirements-nodeps.txt", "tf-keras, installed without its dependencies (see the file)"),
     ("pyproject.toml", "installs `autograde` (`requirements.txt` does it for you)"),
     ("_config.yml", "the book's configuration (with `_toc.yml`, its table of contents)"),
     (".github/workflows/autograde.yml", "grades each push"),

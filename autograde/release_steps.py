@@ -23,7 +23,8 @@ from autograde.solution_fences import inline_include, strip_solution_cells, stri
 # What a learner's copy holds besides book/ and autograde/, when it exists here.
 # (The workflow is written by autograde.workflow, not copied.)
 # (README.md is written for the learner: autograde.learner_readme.)
-RELEASE_FILES = ["_config.yml", "_toc.yml", "requirements.txt", ".gitignore"]
+RELEASE_FILES = ["_config.yml", "_toc.yml", "requirements.txt", "requirements-nodeps.txt",
+                 ".gitignore"]
 # The URL of a `!git clone ... URL DIR` line, as the first cell of every chapter has it.
 _CLONE_LINE = re.compile(r"^(?P<head>\s*!git clone\b.*?\s)(?P<url>(?:https?://|git@|ssh://|file://|/)\S+)"
                          r"(?P<tail>\s+\S+\s*)$", re.M)
@@ -127,7 +128,7 @@ def write_workflow(build: Build) -> None:
     """.github/workflows/autograde.yml: grade each push with the pinned grader."""
     flow = build.out / ".github" / "workflows" / "autograde.yml"
     flow.parent.mkdir(parents=True, exist_ok=True)
-    flow.write_text(workflow.render(registry.exercises(), pins(build.root / "requirements.txt"),
+    flow.write_text(workflow.render(registry.exercises(), workflow.grading_pins(build.root),
                                     build.grader_source))
     build.written.append(flow)
 
@@ -146,12 +147,6 @@ def write_readme(build: Build) -> None:
     title = source.read_text().partition("\n")[0] if source.is_file() else "# The course"
     readme.write_text(learner_readme(title, build.out, build.clone_url))
     build.written.append(readme)
-
-
-def pins(requirements: Path) -> list[str]:
-    """The pinned requirements (name==version lines) of a requirements file."""
-    lines = [line.split("#")[0].strip() for line in requirements.read_text().splitlines()]
-    return [line for line in lines if "==" in line and not line.startswith("-")]
 
 
 def zip_package(package: Path, archive: Path) -> None:

@@ -9,12 +9,18 @@ line per difference:
 
     changed: autograde/grader.py
     missing: .github/workflows/autograde.yml
-    added: autograde/checks/easy.py                  (only under autograde/ and .github/)
+    added: book/extra.ipynb (a notebook in book/: graded if it defines an exercise)
+    added: notes/todo.txt (cannot affect the grade)
     edited: book/03_lstm_cell.ipynb cell 9 (the check cell "check(lstm_step)")
     deleted: book/03_lstm_cell.ipynb cell 4 (a code cell "def sigmoid(z):")
 
-The learner's own files are left out: exercise cells (writing them is the point), cells
-they add, outputs, `README.md` and `.gitignore`. A cell is matched by its notebook cell
+Every file added anywhere in a copy is listed; only a notebook added under `book/` can
+change the grade of record (the instructor's grader reads the notebooks of `book/` and
+runs them in a scratch folder of its own, with its own `autograde`), so every other
+added file is marked "cannot affect the grade" (an added workflow or grader module still
+changes what the learner's own pushes report, which is feedback). The learner's own
+edits are left out: exercise cells (writing them is the point), cells they add, outputs,
+`README.md` and `.gitignore`. A cell is matched by its notebook cell
 id, or by its content wherever it moved. A submission made of notebooks only (no course
 file outside book/, as uploaded to a learning platform, or the answer key that `solve`
 writes) is compared on its notebooks only.
@@ -35,7 +41,7 @@ from pathlib import Path
 SCHEMA = "autograde-manifest/1"
 MANIFEST = "autograde-manifest.json"
 LEARNER_FILES = {"README.md", ".gitignore", MANIFEST}  # shipped, but the learner's to edit
-WATCHED = ("autograde/", ".github/")  # where an added file is reported
+GRADED = "book/"  # what the instructor's grader reads: its notebooks
 _BUILD_OUTPUT = {"__pycache__", ".ipynb_checkpoints", "_build", ".pytest_cache"}
 PACKAGE = Path(__file__).resolve().parent
 
@@ -121,9 +127,9 @@ def verify(submission, manifest):
             elif _digest(present[rel]) != digest:
                 findings.append(f"changed: {rel}")
         for rel in sorted(present):
-            if rel.startswith(WATCHED) and rel not in manifest["files"] \
-                    and rel not in manifest["notebooks"]:
-                findings.append(f"added: {rel}")
+            if rel not in manifest["files"] and rel not in manifest["notebooks"] \
+                    and rel not in LEARNER_FILES:
+                findings.append(f"added: {rel} ({_effect(rel)})")
     by_name = {}
     for rel in sorted(present):
         if rel.endswith(".ipynb"):
@@ -136,6 +142,13 @@ def verify(submission, manifest):
             continue
         findings += _verify_notebook(found, present[found], cells)
     return findings
+
+
+def _effect(rel):
+    """Whether an added file can change the grade of record (see the module docstring)."""
+    if rel.startswith(GRADED) and rel.endswith(".ipynb"):
+        return "a notebook in book/: graded if it defines an exercise"
+    return "cannot affect the grade"
 
 
 def _digest(path):

@@ -104,7 +104,7 @@ def test_verify_names_every_edited_file_and_cell(copies, capsys):
         "changed: .github/workflows/autograde.yml",
         "changed: autograde/checks/numpy_rnn.py",
         "changed: autograde/grader.py",
-        "added: autograde/checks/extra.py",
+        "added: autograde/checks/extra.py (cannot affect the grade)",
         f'edited: book/01_rnn_cell.ipynb cell {imports + 1} (a code cell "{first_line}")',
         'edited: book/01_rnn_cell.ipynb cell 13 (the check cell "check(rnn_forward)")',
     ], found
@@ -128,6 +128,16 @@ def test_the_learner_may_write_exercises_and_add_cells(copies, tmp_path):
     nbformat.write(nb, notebook)
     (copy / "README.md").write_text("my notes\n")
     assert verify.verify(copy, manifest) == []
+    # Files added anywhere are listed; only a notebook in book/ can change the grade.
+    (copy / "notes").mkdir()
+    (copy / "notes" / "todo.txt").write_text("finish chapter 4\n")
+    shutil.copy(notebook, copy / "book" / "scratch.ipynb")
+    (copy / ".github" / "workflows" / "mine.yml").write_text("on: push\n")
+    assert verify.verify(copy, manifest) == [
+        "added: .github/workflows/mine.yml (cannot affect the grade)",
+        "added: book/scratch.ipynb (a notebook in book/: graded if it defines an exercise)",
+        "added: notes/todo.txt (cannot affect the grade)",
+    ]
 
 
 def test_the_instructors_batch_gives_the_honest_score(copies, tmp_path):
