@@ -42,14 +42,15 @@ def requirements(course=COURSE):
 def tf_keras_pin(course=COURSE):
     """"tf-keras==VERSION": installed apart with --no-deps (see the module docstring).
 
-    Read from requirements-grading.txt's install note, else requirements.txt's pin."""
-    for name in (REQUIREMENTS, "requirements.txt"):
+    Read from requirements-nodeps.txt (where the course pins it), else from
+    requirements-grading.txt's install note."""
+    for name in ("requirements-nodeps.txt", REQUIREMENTS):
         path = Path(course) / name
         m = re.search(r"tf-keras==[\w.]+", path.read_text()) if path.is_file() else None
         if m:
             return m[0]
-    raise ValueError(f"expected a `tf-keras==VERSION` pin in {REQUIREMENTS} or "
-                     f"requirements.txt of {course}; found none")
+    raise ValueError(f"expected a `tf-keras==VERSION` pin in requirements-nodeps.txt or "
+                     f"{REQUIREMENTS} of {course}; found none")
 
 
 def pack_grader(archive):
