@@ -129,11 +129,6 @@ def test_the_reading_page_lists_every_exercise_once_with_difficulty_and_time():
 # leaves them out: `remove-cell` where they print nothing, `remove-input` where the printed
 # verdict is worth showing. tests/test_book_browser.py checks the rendered pages.
 HIDDEN = {"remove-cell", "remove-input"}
-# Chapters whose code cells another change re-executes; tag them after it lands, then
-# drop them from here (strict: the test fails once they are tagged, as a reminder).
-TAGS_PENDING = {"06_initial_states.ipynb", "24_tf1_initial_states_keras.ipynb"}
-
-
 def harness_cells(path):
     cells = [c for c in nbformat.read(path, as_version=4).cells if c.cell_type == "code"]
     found = [("the bootstrap cell", cells[0])]
@@ -144,9 +139,7 @@ def harness_cells(path):
 
 
 @pytest.mark.parametrize("path", sorted(BOOK.glob("*.ipynb")), ids=lambda p: p.name)
-def test_harness_cells_are_hidden_in_the_book(path, request):
-    if path.name in TAGS_PENDING:
-        request.applymarker(pytest.mark.xfail(strict=True, reason="tags pending: see TAGS_PENDING"))
+def test_harness_cells_are_hidden_in_the_book(path):
     shown = [what for what, cell in harness_cells(path)
              if not HIDDEN & set(cell.metadata.get("tags", []))]
     assert not shown, f"{path.name}: tag these remove-cell (or remove-input if they print): {shown}"
