@@ -47,6 +47,7 @@ rows and reports are left exactly as they were.
 
 import csv
 import io
+import math
 import multiprocessing
 import subprocess
 import sys
