@@ -10,18 +10,7 @@ import math
 import torch
 from torch import Tensor, nn
 
-from solutions.shapes import expect_shape
-from solutions.torch_lstm import ShapeError
-
-
-def _expect(name, tensor, shape, dims):
-    """Check that `tensor` is a tensor of the given shape (None: any size) or raise ShapeError."""
-    if not isinstance(tensor, Tensor):
-        raise ShapeError(f"{name} must be a tensor of shape ({dims}); got {type(tensor).__name__}")
-    try:
-        expect_shape(name, tensor.shape, shape, dims)
-    except ValueError as error:
-        raise ShapeError(str(error)) from None
+from solutions.torch_lstm import expect_tensor
 
 
 class GRU(nn.Module):
@@ -60,12 +49,12 @@ class GRU(nn.Module):
 
     def forward(self, input: Tensor, hx: Tensor | None = None):
         x = input.transpose(0, 1) if self.batch_first else input  # time-major from here
-        _expect("input", x, (None, None, self.input_size), "T, B, I")
+        expect_tensor("input", x, (None, None, self.input_size), "T, B, I")
         T, B, _ = x.shape
         H = self.hidden_size
         if hx is None:
             hx = x.new_zeros(1, B, H)
-        _expect("hx", hx, (1, B, H), "1, B, H")
+        expect_tensor("hx", hx, (1, B, H), "1, B, H")
         a = x @ self.weight_ih_l0.T + self.bias_ih_l0  # (T, B, 3H): every step's input half
         h, outputs = hx[0], []
         for t in range(T):

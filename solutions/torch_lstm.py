@@ -40,7 +40,7 @@ class ShapeError(ValueError, RuntimeError):
     wrong size, so that code written to catch either catches ours."""
 
 
-def _expect(name, tensor, shape, dims):
+def expect_tensor(name, tensor, shape, dims):
     """Check that `tensor` is a tensor of the given shape (None: any size) or raise ShapeError."""
     if not isinstance(tensor, Tensor):
         raise ShapeError(f"{name} must be a tensor of shape ({dims}); got {type(tensor).__name__}")
@@ -76,14 +76,14 @@ class NaiveLSTM(nn.Module):
             nn.init.uniform_(p, -bound, bound)
 
     def forward(self, x, state=None):
-        _expect("x", x, (None, None, self.input_size), "B, T, I")
+        expect_tensor("x", x, (None, None, self.input_size), "B, T, I")
         B, T, _ = x.shape
         if state is None:
             h = c = x.new_zeros(B, self.hidden_size)
         else:
             h, c = state
-            _expect("h0", h, (B, self.hidden_size), "B, H")
-            _expect("c0", c, (B, self.hidden_size), "B, H")
+            expect_tensor("h0", h, (B, self.hidden_size), "B, H")
+            expect_tensor("c0", c, (B, self.hidden_size), "B, H")
         hs = []
         for t in range(T):  # the classic version stops after this loop's body: one step
             x_t = x[:, t]
@@ -343,17 +343,17 @@ class LSTM(nn.Module):
         if isinstance(input, PackedSequence):
             if lengths is not None:
                 raise ValueError("give lengths or a PackedSequence, not both")
-            _expect("the PackedSequence's data", input.data, (None, self.input_size), "N, I")
+            expect_tensor("the PackedSequence's data", input.data, (None, self.input_size), "N, I")
             self._check_dtype(input.data)
             x, lengths = unpack_sequence(input)
             return x, lengths, True
         batched = isinstance(input, Tensor) and input.dim() == 3
         if batched:
-            _expect("input", input, (None, None, self.input_size),
+            expect_tensor("input", input, (None, None, self.input_size),
                     "B, T, I" if self.batch_first else "T, B, I")
             x = input.transpose(0, 1) if self.batch_first else input
         else:  # one sequence (T, I): a batch of one
-            _expect("input", input, (None, self.input_size), "T, I")
+            expect_tensor("input", input, (None, self.input_size), "T, I")
             x = input[:, None]
         self._check_dtype(x)
         if x.shape[0] == 0:
@@ -380,10 +380,10 @@ class LSTM(nn.Module):
         R_name = "proj_size" if self.proj_size > 0 else "H"
         for name, state, size, size_name in (("h0", hx[0], R, R_name), ("c0", hx[1], H, "H")):
             if batched:
-                _expect(f"hx's {name}", state, (LD, B, size),
+                expect_tensor(f"hx's {name}", state, (LD, B, size),
                         f"num_layers * num_directions, B, {size_name}")
             else:
-                _expect(f"hx's {name}", state, (LD, size),
+                expect_tensor(f"hx's {name}", state, (LD, size),
                         f"num_layers * num_directions, {size_name}")
         return tuple(hx) if batched else (hx[0][:, None], hx[1][:, None])
 
@@ -458,7 +458,7 @@ class LearnableInitLSTM(nn.Module):
         if isinstance(input, PackedSequence):
             B = int(input.batch_sizes[0])
         else:
-            _expect("input", input, (None, None, None), "B, T, I" if self.lstm.batch_first
+            expect_tensor("input", input, (None, None, None), "B, T, I" if self.lstm.batch_first
                     else "T, B, I")
             B = input.shape[0 if self.lstm.batch_first else 1]
         # expand makes a view with a batch axis of stride 0: no copy, and autograd sums
