@@ -39,7 +39,6 @@ TRACK = {
         "clinic_rnn_step",
         "clinic_rnn_init", "clinic_lstm_init", "clinic_h_and_c", "clinic_last_step",
         "clinic_h_from_c", "clinic_test_weights", "clinic_initial_state",
-        "clinic_carried_state", "clinic_cell_update",
     ),
     tracks.PYTORCH: (
         "GRU", "NaiveLSTM", "fused_lstm_cell", "lstm_layer", "LSTM", "LearnableInitLSTM",

@@ -96,31 +96,6 @@ def clinic_initial_state(x, h0, c0, Wx, Wh, b):
     return np.stack(hs, axis=1), np.stack(cs, axis=1)
 
 
-def clinic_carried_state(x, h0, c0, Wx, Wh, b):
-    """An LSTM over a sequence that carries its state from step to step: x (B, T, I), h0 and
-    c0 (B, H). Returns (hs, cs), each (B, T, H).
-    """
-    hs, cs = [], []
-    h, c = h0, c0
-    for t in range(x.shape[1]):
-        zi, zf, zg, zo = np.split(x[:, t] @ Wx + h @ Wh + b, 4, axis=1)
-        c_next = sigmoid(zf) * c + sigmoid(zi) * np.tanh(zg)
-        h_next = sigmoid(zo) * np.tanh(c_next)
-        hs.append(h_next)
-        cs.append(c_next)
-        h, c = h_next, c_next  # posted: missing, so every step started from (h0, c0)
-    return np.stack(hs, axis=1), np.stack(cs, axis=1)
-
-
-def clinic_cell_update(x, h, c, Wx, Wh, b):
-    """One LSTM step whose cell update reads the previous cell state: x (B, I), h and c
-    (B, H). Returns (h_next, c_next), each (B, H).
-    """
-    zi, zf, zg, zo = np.split(x @ Wx + h @ Wh + b, 4, axis=1)
-    c_next = sigmoid(zf) * c + sigmoid(zi) * np.tanh(zg)  # posted: sigmoid(zf) * h
-    return sigmoid(zo) * np.tanh(c_next), c_next
-
-
 class NaiveLSTMParameters(nn.Module):
     """The parameters of the classic hand-written PyTorch LSTM, and its gates' inputs.
 

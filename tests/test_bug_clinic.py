@@ -24,10 +24,9 @@ CHAPTER = Path(__file__).resolve().parent.parent / "book" / "51_bug_clinic.ipynb
 CELLS = [c for c in nbformat.read(CHAPTER, as_version=4).cells if c.cell_type == "code"]
 IDS = ["clinic_rnn_step", "clinic_rnn_init", "clinic_lstm_init", "clinic_h_and_c",
        "clinic_last_step", "clinic_h_from_c", "ClinicNaiveLSTM", "clinic_layer_cells",
-       "clinic_test_weights", "clinic_initial_state", "clinic_carried_state",
-       "clinic_cell_update"]
+       "clinic_test_weights", "clinic_initial_state"]
 
-# What the feedback on each posted version must say: check() names each of the twelve bugs.
+# What the feedback on each posted version must say: check() names each of the ten bugs.
 NAMED = {
     "clinic_rnn_step": "x @ Wh instead of x @ Wx",
     "clinic_rnn_init": "returns a bias of shape (32, ",
@@ -39,8 +38,6 @@ NAMED = {
     "clinic_layer_cells": "returns the same cell object for several layers",
     "clinic_test_weights": "23 of the 23 wrong gate orders",
     "clinic_initial_state": "the initial state (h0, c0) is ignored",
-    "clinic_carried_state": "each step starts again from h0 and c0",
-    "clinic_cell_update": "the cell update uses h_prev where it needs c_prev",
 }
 
 

@@ -1,4 +1,4 @@
-"""Checks for the bug clinic (chapter 51): twelve LSTMs posted online, each with its bug fixed.
+"""Checks for the bug clinic (chapter 51): ten LSTMs posted online, each with its bug fixed.
 
 Where a fix has the signature of an earlier exercise, it is checked exactly like that
 exercise, with its case builder (and so with its suspects):
@@ -9,8 +9,6 @@ exercise, with its case builder (and so with its suspects):
     clinic_h_from_c       like lstm_step      (bug 6: h = o * tanh(g))
     ClinicNaiveLSTM       like NaiveLSTM      (bug 7: seq_size = 1)
     clinic_initial_state  like lstm_forward   (bug 10: the given initial state ignored)
-    clinic_carried_state  like lstm_forward   (bug 11: every step from (h0, c0))
-    clinic_cell_update    like lstm_step      (bug 12: c = f * h_prev + i * g)
 
 The others are checked here:
 
@@ -328,19 +326,3 @@ def clinic_test_weights_cases(rng):
           reference=ref.lstm_forward, solution=SOLUTION)
 def clinic_initial_state_cases(rng):
     return lstm_forward_cases(rng)
-
-
-# ---------------------------------------------------------------------------------------
-# Bug 11, checked like lstm_forward; bug 12, like lstm_step
-
-
-@exercise("clinic_carried_state", points=1, chapter=CHAPTER, run=call_returning("hs", "cs"),
-          reference=ref.lstm_forward, solution=SOLUTION)
-def clinic_carried_state_cases(rng):
-    return lstm_forward_cases(rng)
-
-
-@exercise("clinic_cell_update", points=1, chapter=CHAPTER, run=call_returning("h_next", "c_next"),
-          reference=ref.lstm_step, solution=SOLUTION)
-def clinic_cell_update_cases(rng):
-    return lstm_step_cases(rng)
