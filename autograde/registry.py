@@ -38,16 +38,16 @@ TRACK = {
         "gru_forward", "gru_backward", "softmax_cross_entropy", "clip_gradients", "adam_update",
         "clinic_rnn_step",
         "clinic_rnn_init", "clinic_lstm_init", "clinic_h_and_c", "clinic_last_step",
-        "clinic_h_from_c", "clinic_test_weights", "clinic_initial_state",
+        "clinic_h_from_c", "clinic_test_weights", "clinic_initial_state", "clinic_c_from_h",
     ),
     tracks.PYTORCH: (
         "GRU", "NaiveLSTM", "fused_lstm_cell", "lstm_layer", "LSTM", "LearnableInitLSTM",
         "masked_lstm_layer", "train_step", "masked_mse_loss", "hoisted_input_projection",
-        "fused_cell_backward", "ClinicNaiveLSTM",
+        "fused_cell_backward", "ClinicNaiveLSTM", "ClinicCarryLSTM",
     ),
     tracks.TF1: (
         "lstm_cell", "tf1_to_numpy", "static_lstm", "dynamic_lstm", "numpy_to_tf1",
-        "clinic_layer_cells",
+        "clinic_layer_cells", "clinic_tf1_weights", "clinic_tf1_squeeze",
     ),
 }
 

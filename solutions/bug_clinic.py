@@ -160,3 +160,80 @@ def clinic_test_weights(input_size, hidden_size):
     H4 = 4 * hidden_size
     return (rng.uniform(-1, 1, (input_size, H4)), rng.uniform(-1, 1, (hidden_size, H4)),
             rng.uniform(-1, 1, H4))
+
+
+class ClinicCarryLSTM(NaiveLSTMParameters):
+    """A hand-written PyTorch LSTM (parameters: NaiveLSTMParameters).
+
+    forward(x, state=None): x (B, T, I); state (h0, c0), each (B, H), or None for zeros.
+    Returns (hs, (h_T, c_T)): hs (B, T, H).
+    """
+
+    def forward(self, x, state=None):
+        B, T, _ = x.shape
+        h, c = (x.new_zeros(B, self.hidden_size),) * 2 if state is None else state
+        hs = []
+        for t in range(T):
+            x_t = x[:, t]
+            i, f, o = (torch.sigmoid(self.gate(k, x_t, h)) for k in "ifo")
+            c_next = f * c + i * torch.tanh(self.gate("g", x_t, h))
+            h_next = o * torch.tanh(c_next)
+            hs.append(h_next)
+            h, c = h_next, c_next  # posted: missing, so every step started again from h0, c0
+        return torch.stack(hs, dim=1), (h_next, c_next)
+
+
+def clinic_c_from_h(x, h, c, Wx, Wh, b):
+    """One LSTM step: x (B, I), h and c (B, H). Returns (h_next, c_next), each (B, H)."""
+    zi, zf, zg, zo = np.split(x @ Wx + h @ Wh + b, 4, axis=1)
+    c_next = sigmoid(zf) * c + sigmoid(zi) * np.tanh(zg)  # posted: sigmoid(zf) * h, not c
+    h_next = sigmoid(zo) * np.tanh(c_next)
+    return h_next, c_next
+
+
+def clinic_tf1_weights(x, state, num_units, forget_bias=1.0):
+    """One step of a TF1 LSTM cell: x (B, I), state (c, h), each (B, H). Returns (h, (c, h)).
+
+    Variables: kernel (I + H, 4H), its first I rows for x and its last H rows for h, and
+    bias (4H,), zeros; gate blocks in TF's order i, j, f, o.
+    """
+    tf = import_tf()
+    v1 = tf.compat.v1
+    c_prev, h_prev = state
+    I, H = x.shape[-1], num_units
+    kernel = v1.get_variable("kernel", [I + H, 4 * H], dtype=x.dtype)
+    bias = v1.get_variable("bias", [4 * H], dtype=x.dtype, initializer=v1.zeros_initializer())
+    W_x, W_h = kernel[:I], kernel[I:]  # input weights (I, 4H), recurrent weights (H, 4H)
+    z = tf.matmul(x, W_x) + tf.matmul(h_prev, W_h) + bias  # posted: x @ W_h + h_prev @ W_x
+    i, j, f, o = tf.split(z, 4, axis=1)
+    c = tf.sigmoid(f + forget_bias) * c_prev + tf.sigmoid(i) * tf.tanh(j)
+    h = tf.sigmoid(o) * tf.tanh(c)
+    return h, (c, h)
+
+
+def clinic_tf1_squeeze(inputs, num_units, initial_state=None, forget_bias=1.0):
+    """A TF1 LSTM unrolled over inputs (B, T, I), T known: returns (outputs (B, T, H), (c, h)).
+
+    Variables: kernel (I + H, 4H) and bias (4H,), zeros; gate blocks i, j, f, o.
+    initial_state: (c0, h0), each (B, H), or None for zeros.
+    """
+    tf = import_tf()
+    v1 = tf.compat.v1
+    T, I = inputs.shape[1], inputs.shape[2]
+    H = num_units
+    kernel = v1.get_variable("kernel", [I + H, 4 * H], dtype=inputs.dtype)
+    bias = v1.get_variable("bias", [4 * H], dtype=inputs.dtype,
+                           initializer=v1.zeros_initializer())
+    if initial_state is None:
+        c = h = tf.zeros(tf.stack([tf.shape(inputs)[0], H]), dtype=inputs.dtype)
+    else:
+        c, h = initial_state
+    outputs = []
+    for x_t in tf.split(inputs, T, axis=1):
+        x_t = tf.squeeze(x_t, axis=1)  # posted: tf.squeeze(x_t), which at B = 1 drops B too
+        z = tf.matmul(tf.concat([x_t, h], axis=1), kernel) + bias
+        i, j, f, o = tf.split(z, 4, axis=1)
+        c = tf.sigmoid(f + forget_bias) * c + tf.sigmoid(i) * tf.tanh(j)
+        h = tf.sigmoid(o) * tf.tanh(c)
+        outputs.append(h)
+    return tf.stack(outputs, axis=1), (c, h)

@@ -1,4 +1,4 @@
-"""Checks for the bug clinic (chapter 51): ten LSTMs posted online, each with its bug fixed.
+"""Checks for the bug clinic (chapter 51): fourteen LSTMs posted online, each with its bug fixed.
 
 Where a fix has the signature of an earlier exercise, it is checked exactly like that
 exercise, with its case builder (and so with its suspects):
@@ -9,6 +9,10 @@ exercise, with its case builder (and so with its suspects):
     clinic_h_from_c       like lstm_step      (bug 6: h = o * tanh(g))
     ClinicNaiveLSTM       like NaiveLSTM      (bug 7: seq_size = 1)
     clinic_initial_state  like lstm_forward   (bug 10: the given initial state ignored)
+    ClinicCarryLSTM       like NaiveLSTM      (bug 11: every step starts again from h0, c0)
+    clinic_c_from_h       like lstm_step      (bug 12: c = f * h_prev + i * g)
+    clinic_tf1_weights    like lstm_cell      (bug 13, TF1: x @ W_h and h @ W_x)
+    clinic_tf1_squeeze    like static_lstm    (bug 14, TF1: tf.squeeze on each step's input)
 
 The others are checked here:
 
@@ -28,6 +32,9 @@ import numpy as np
 
 from autograde.checks.numpy_lstm import lstm_forward_cases, lstm_step_cases
 from autograde.checks.numpy_rnn import rnn_step_cases
+from autograde.checks.tf1_cell import lstm_cell_cases, run_lstm_cell
+from autograde.checks.tf1_loop import run_static_lstm, static_lstm_cases
+from autograde.checks.tf1_run import run_learner
 from autograde.checks.torch_naive import naive_lstm_cases, run_naive
 from autograde.references import tf_ref, torch_modules
 from autograde.references import torch_ref as ref
@@ -326,3 +333,32 @@ def clinic_test_weights_cases(rng):
           reference=ref.lstm_forward, solution=SOLUTION)
 def clinic_initial_state_cases(rng):
     return lstm_forward_cases(rng)
+
+
+# ---------------------------------------------------------------------------------------
+# Bugs 11 to 14, checked like NaiveLSTM, lstm_step, and TF1's lstm_cell and static_lstm
+# (with their runners: TF's graph built under the same scope, its errors explained)
+
+
+@exercise("ClinicCarryLSTM", points=1, chapter=CHAPTER, run=run_naive,
+          reference=torch_modules.NaiveLSTM, solution=SOLUTION)
+def clinic_carry_lstm_cases(rng):
+    return naive_lstm_cases(rng)
+
+
+@exercise("clinic_c_from_h", points=1, chapter=CHAPTER, run=call_returning("h_next", "c_next"),
+          reference=ref.lstm_step, solution=SOLUTION)
+def clinic_c_from_h_cases(rng):
+    return lstm_step_cases(rng)
+
+
+@exercise("clinic_tf1_weights", points=1, chapter=CHAPTER, run=run_learner(run_lstm_cell),
+          reference=tf_ref.lstm_cell, solution=SOLUTION)
+def clinic_tf1_weights_cases(rng):
+    return lstm_cell_cases(rng)
+
+
+@exercise("clinic_tf1_squeeze", points=1, chapter=CHAPTER, run=run_learner(run_static_lstm),
+          reference=tf_ref.static_lstm, solution=SOLUTION, from_scratch=False)
+def clinic_tf1_squeeze_cases(rng):
+    return static_lstm_cases(rng)
