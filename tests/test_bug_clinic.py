@@ -9,6 +9,7 @@ learner deletes.
 """
 
 import ast
+import dataclasses
 from pathlib import Path
 
 import nbformat
@@ -24,9 +25,10 @@ CHAPTER = Path(__file__).resolve().parent.parent / "book" / "51_bug_clinic.ipynb
 CELLS = [c for c in nbformat.read(CHAPTER, as_version=4).cells if c.cell_type == "code"]
 IDS = ["clinic_rnn_step", "clinic_rnn_init", "clinic_lstm_init", "clinic_h_and_c",
        "clinic_last_step", "clinic_h_from_c", "ClinicNaiveLSTM", "clinic_layer_cells",
-       "clinic_test_weights", "clinic_initial_state"]
+       "clinic_test_weights", "clinic_initial_state", "ClinicCarryLSTM", "clinic_c_from_h",
+       "clinic_tf1_weights", "clinic_tf1_squeeze"]
 
-# What the feedback on each posted version must say: check() names each of the ten bugs.
+# What the feedback on each posted version must say: check() names each of the fourteen bugs.
 NAMED = {
     "clinic_rnn_step": "x @ Wh instead of x @ Wx",
     "clinic_rnn_init": "returns a bias of shape (32, ",
@@ -38,6 +40,10 @@ NAMED = {
     "clinic_layer_cells": "returns the same cell object for several layers",
     "clinic_test_weights": "23 of the 23 wrong gate orders",
     "clinic_initial_state": "the initial state (h0, c0) is ignored",
+    "ClinicCarryLSTM": "each step starts again from h0 and c0",
+    "clinic_c_from_h": "the cell update uses h_prev where it needs c_prev",
+    "clinic_tf1_weights": "x is multiplied by the recurrent weights",
+    "clinic_tf1_squeeze": "at batch size 1 it drops the batch axis",
 }
 
 
@@ -90,6 +96,15 @@ def test_the_constant_weights_demo_step_fails_the_random_weights_check(posted):
     assert not report.passed and "gates in the wrong order" in report.summary(), report.summary()
 
 
+@pytest.mark.parametrize("seed", range(5))
+def test_the_batch_1_squeeze_is_named_on_every_draw(seed, posted):
+    """Bug 14 shows only at B = 1 (or I = 1): every draw of cases must hold such a case."""
+    report = run_checks(posted["clinic_tf1_squeeze"], registry.get("clinic_tf1_squeeze"),
+                        np.random.default_rng(100 + seed))
+    assert not report.passed and NAMED["clinic_tf1_squeeze"] in report.summary(), \
+        report.summary()
+
+
 @pytest.mark.parametrize("id", IDS)
 def test_the_fixed_code_passes(id):
     import solutions.bug_clinic
@@ -101,9 +116,13 @@ def test_the_fixed_code_passes(id):
 
 @pytest.mark.parametrize("id", IDS)
 def test_the_stand_in_that_use_working_hands_out_passes(id):
+    """The stand-ins are framework-backed by design (torch_ref for the NumPy exercises), so
+    they are checked without the NumPy track's guard, which is for the learner's code."""
     exercise = registry.get(id)
     assert exercise.reference is not None
-    report = run_checks(exercise.reference, exercise, np.random.default_rng(4))
+    unguarded = dataclasses.replace(exercise, run=getattr(exercise.run, "__wrapped__",
+                                                          exercise.run))
+    report = run_checks(exercise.reference, unguarded, np.random.default_rng(4))
     assert report.passed, report.summary()
 
 

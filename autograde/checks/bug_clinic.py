@@ -277,6 +277,16 @@ def _reorder(W, order):
     return np.concatenate([blocks[GATES.index(gate)] for gate in order], axis=-1)
 
 
+def _lstm_step(x, h, c, Wx, Wh, b):
+    """[h_next, c_next] (B, 2H) of one LSTM step, gates i, f, g, o, in NumPy: the runner of a
+    NumPy-track exercise runs with the frameworks refused (autograde.tracks), and any
+    correct step tells the gate orders apart as well as torch's."""
+    zi, zf, zg, zo = np.split(x @ Wx + h @ Wh + b, 4, axis=1)
+    sigmoid = lambda z: 0.5 * (np.tanh(0.5 * z) + 1)  # noqa: E731
+    c_next = sigmoid(zf) * c + sigmoid(zi) * np.tanh(zg)
+    return np.concatenate([sigmoid(zo) * np.tanh(c_next), c_next], axis=1)
+
+
 def run_test_weights(fn, inputs):
     """fn(input_size, hidden_size) -> (Wx, Wh, b); one LSTM step per gate order with them."""
     I, H = inputs["input_size"], inputs["hidden_size"]
@@ -288,11 +298,10 @@ def run_test_weights(fn, inputs):
                               f"{', '.join(f'{k} {s}' for k, s in want.items())}")
     Wx, Wh, b = (np.asarray(w, np.float64) for w in out)
     x, h, c = inputs["x"], inputs["h"], inputs["c"]
-    right = np.concatenate(ref.lstm_step(x, h, c, Wx, Wh, b), axis=1)
+    right = _lstm_step(x, h, c, Wx, Wh, b)
     same = []
     for order in WRONG_ORDERS:
-        wrong = np.concatenate(ref.lstm_step(x, h, c, *(_reorder(w, order) for w in (Wx, Wh, b))),
-                               axis=1)
+        wrong = _lstm_step(x, h, c, *(_reorder(w, order) for w in (Wx, Wh, b)))
         if np.abs(wrong - right).max() <= 1e-6:
             same.append(", ".join(order))
     if same:
@@ -305,9 +314,11 @@ def run_test_weights(fn, inputs):
 
 
 def reference_test_weights(input_size, hidden_size):
-    """torch.nn.LSTMCell's initial weights (seeded with 0), which are random: (Wx, Wh, b)."""
-    w = ref.lstm_init(input_size, hidden_size, np.random.default_rng(0))
-    return w["Wx"], w["Wh"], w["b"]
+    """Random weights (Wx, Wh, b), uniform on [-1/sqrt(H), 1/sqrt(H)) as torch.nn.LSTMCell
+    draws them, seeded with 0; in NumPy, as the exercise's track asks."""
+    rng, k, H4 = np.random.default_rng(0), 1 / np.sqrt(hidden_size), 4 * hidden_size
+    return (rng.uniform(-k, k, (input_size, H4)), rng.uniform(-k, k, (hidden_size, H4)),
+            rng.uniform(-k, k, H4))
 
 
 @exercise("clinic_test_weights", points=1, chapter=CHAPTER, run=run_test_weights,
@@ -358,7 +369,27 @@ def clinic_tf1_weights_cases(rng):
     return lstm_cell_cases(rng)
 
 
+def unrolled_lstm_cell(inputs, num_units, initial_state=None, forget_bias=1.0):
+    """TF's LSTMCell (as tf_ref.lstm_cell, the one the TF checks let through) unrolled over
+    the T known steps of inputs (B, T, I), each read as inputs[:, t]: (outputs, (c, h)).
+
+    tf_ref.static_lstm goes through static_rnn, which calls the cell past that exception.
+    """
+    tf = tf_ref.load_tf()
+    v1 = tf.compat.v1
+    if initial_state is None:
+        c = h = tf.zeros(tf.stack([tf.shape(inputs)[0], num_units]), dtype=inputs.dtype)
+    else:
+        c, h = initial_state
+    outputs = []
+    for t in range(inputs.shape[1]):
+        with v1.variable_scope(v1.get_variable_scope(), reuse=t > 0):
+            h, (c, h) = tf_ref.lstm_cell(inputs[:, t], (c, h), num_units, forget_bias)
+        outputs.append(h)
+    return tf.stack(outputs, axis=1), (c, h)
+
+
 @exercise("clinic_tf1_squeeze", points=1, chapter=CHAPTER, run=run_learner(run_static_lstm),
-          reference=tf_ref.static_lstm, solution=SOLUTION, from_scratch=False)
+          reference=unrolled_lstm_cell, solution=SOLUTION, from_scratch=False)
 def clinic_tf1_squeeze_cases(rng):
     return static_lstm_cases(rng)
